@@ -1,0 +1,5 @@
+#include "util/osdep.h"
+int main(void)
+{
+    return 0;
+}
