@@ -33,7 +33,7 @@ struct AioContext {
      */
     int notify_me;
     bool notified;
-    int notify_fd;                /* eventfd, read by aio_notify_accept() */
+    int notify_fd;                /* eventfd, drained by aio_wait_fds() */
 
     /* Only touched by the polling thread. */
     GPtrArray *handlers;          /* AioHandler * */

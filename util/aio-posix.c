@@ -146,6 +146,19 @@ static void aio_wait_fds(AioContext *ctx, int64_t timeout_ns)
     if (ret <= 0) {
         return;
     }
+    if (fds[0].revents & POLLIN) {
+        uint64_t val;
+        ssize_t len;
+
+        /*
+         * Drain every notification seen, whether or not ctx->notified is
+         * still set: aio_notify() sets the flag before it writes, so a
+         * write can land after aio_notify_accept() cleared the flag, and
+         * an undrained eventfd would make every later poll return at once.
+         */
+        len = read(ctx->notify_fd, &val, sizeof(val));
+        (void)len;
+    }
     n = 1;
     for (guint i = 0; i < ctx->handlers->len; i++) {
         AioHandler *h = g_ptr_array_index(ctx->handlers, i);

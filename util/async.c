@@ -28,7 +28,8 @@ struct QEMUBH {
 };
 
 static AioContext *main_ctx;
-static GThread *main_thread;
+/* Set in the thread that created main_ctx (cheaper than g_thread_self()). */
+static __thread bool is_main_thread;
 static __thread AioContext *current_ctx;
 static int aio_wait_waiters;
 
@@ -62,6 +63,7 @@ void aio_context_ref(AioContext *ctx)
 void aio_context_unref(AioContext *ctx)
 {
     QEMUBH *bh;
+    GList *link;
 
     if (--ctx->refcnt > 0) {
         return;
@@ -71,9 +73,18 @@ void aio_context_unref(AioContext *ctx)
         laio_cleanup(ctx->linux_aio);
     }
     qemu_bh_delete(ctx->co_schedule_bh);
-    /* Oneshot BHs that never ran are freed without running. */
-    while ((bh = g_queue_pop_head(&ctx->bh_queue))) {
-        g_free(bh);
+    /*
+     * Oneshot BHs that never ran are freed without running.  Other BHs
+     * belong to their creator, who still has to qemu_bh_delete() them:
+     * only unqueue those.  The links are embedded in the BHs, so they are
+     * unlinked, never freed as GList nodes.
+     */
+    while ((link = g_queue_pop_head_link(&ctx->bh_queue))) {
+        bh = link->data;
+        bh->flags &= ~BH_SCHEDULED;
+        if (bh->flags & BH_ONESHOT) {
+            g_free(bh);
+        }
     }
     assert(g_queue_is_empty(&ctx->scheduled_cos));
     g_list_free(ctx->timers);
@@ -82,6 +93,7 @@ void aio_context_unref(AioContext *ctx)
     g_mutex_clear(&ctx->lock);
     if (ctx == main_ctx) {
         main_ctx = NULL;
+        is_main_thread = false;
     }
     g_free(ctx);
 }
@@ -90,7 +102,7 @@ AioContext *qemu_get_aio_context(void)
 {
     if (!main_ctx) {
         main_ctx = aio_context_new(&error_abort);
-        main_thread = g_thread_self();
+        is_main_thread = true;
     }
     return main_ctx;
 }
@@ -100,7 +112,7 @@ AioContext *qemu_get_current_aio_context(void)
     if (current_ctx) {
         return current_ctx;
     }
-    if (!main_ctx || main_thread == g_thread_self()) {
+    if (!main_ctx || is_main_thread) {
         return qemu_get_aio_context();
     }
     return NULL;
@@ -125,14 +137,14 @@ void aio_notify(AioContext *ctx)
     }
 }
 
+/*
+ * The eventfd itself is drained by aio_wait_fds() whenever the poll saw it
+ * readable; here only the flag is reset, so that the next aio_notify()
+ * writes again.
+ */
 void aio_notify_accept(AioContext *ctx)
 {
-    uint64_t val;
-
-    if (__atomic_exchange_n(&ctx->notified, false, __ATOMIC_SEQ_CST)) {
-        ssize_t ret = read(ctx->notify_fd, &val, sizeof(val));
-        (void)ret;
-    }
+    __atomic_store_n(&ctx->notified, false, __ATOMIC_SEQ_CST);
 }
 
 /* Bottom halves */
@@ -216,19 +228,22 @@ bool aio_bh_poll(AioContext *ctx)
     g_mutex_unlock(&ctx->lock);
 
     while (n--) {
-        QEMUBH *bh;
-        bool oneshot;
+        QEMUBH *bh = NULL;
+        GList *link;
+        bool oneshot = false;
 
+        /* bh->link is embedded in the BH: unlink it, never free it. */
         g_mutex_lock(&ctx->lock);
-        bh = g_queue_pop_head(&ctx->bh_queue);
-        if (bh) {
+        link = g_queue_pop_head_link(&ctx->bh_queue);
+        if (link) {
+            bh = link->data;
             bh->flags &= ~BH_SCHEDULED;
+            oneshot = bh->flags & BH_ONESHOT;
         }
         g_mutex_unlock(&ctx->lock);
         if (!bh) {
             break;         /* cancelled meanwhile */
         }
-        oneshot = bh->flags & BH_ONESHOT;
         bh->cb(bh->opaque);
         progress = true;
         if (oneshot) {
@@ -255,11 +270,16 @@ QEMUTimer *aio_timer_new(AioContext *ctx, QEMUTimerCB *cb, void *opaque)
     return t;
 }
 
+/*
+ * Order for g_list_insert_sorted(), which inserts before the first element
+ * that does not compare greater: report "greater" on equal deadlines so a
+ * new timer goes after those already armed for the same time.
+ */
 static gint timer_cmp(gconstpointer a, gconstpointer b)
 {
     const QEMUTimer *ta = a, *tb = b;
 
-    return ta->expire_ns < tb->expire_ns ? -1 : ta->expire_ns > tb->expire_ns;
+    return ta->expire_ns < tb->expire_ns ? -1 : 1;
 }
 
 void timer_del(QEMUTimer *t)

@@ -50,8 +50,15 @@ struct Coroutine {
     /* Name of the function that scheduled us, or NULL when not scheduled. */
     const char *scheduled;
     unsigned locks_held;
-    /* Coroutines to enter once this one yields or ends (FIFO). */
-    GQueue wakeup;
+    /*
+     * Coroutines to enter once this one yields or ends (FIFO), linked
+     * through their wakeup_next.  A coroutine waits on at most one such
+     * list at a time, so one link per coroutine suffices and queueing a
+     * wake-up allocates nothing.
+     */
+    Coroutine *wakeup_head;
+    Coroutine *wakeup_tail;
+    Coroutine *wakeup_next;
     sigjmp_buf env;
     void *stack;          /* usable stack, above the guard page */
     size_t stack_size;
@@ -78,9 +85,24 @@ static uint64_t co_stacks_allocated;
 static void co_thread_free(void *opaque);
 static GPrivate co_thread_key = G_PRIVATE_INIT(co_thread_free);
 
+/*
+ * The calling thread's state, or NULL.  A function whose frame spans a
+ * switch may resume in another thread (aio_co_schedule() moves coroutines),
+ * so the compiler must not reuse a thread-local address computed before the
+ * switch: this accessor is never inlined and the empty asm keeps it from
+ * being treated as a pure function.
+ */
+static __attribute__((noinline)) CoroutineThread *co_thread_self(void)
+{
+    CoroutineThread *t = co_thread;
+
+    asm volatile("" : "+r"(t));
+    return t;
+}
+
 static CoroutineThread *co_thread_get(void)
 {
-    if (unlikely(!co_thread)) {
+    if (unlikely(!co_thread_self())) {
         co_thread = g_new0(CoroutineThread, 1);
         co_thread->current = &co_thread->leader;
         g_private_set(&co_thread_key, co_thread);
@@ -104,6 +126,7 @@ static void co_thread_free(void *opaque)
         coroutine_unmap(co);
     }
     g_free(t);
+    co_thread = NULL;
 }
 
 void qemu_coroutine_set_stack_size(size_t size)
@@ -140,20 +163,27 @@ static inline void asan_finish_switch(Coroutine *self)
     const void *bottom;
     size_t size;
 
+    CoroutineThread *t = co_thread_self();
+
     __sanitizer_finish_switch_fiber(self->asan_fake_stack, &bottom, &size);
-    if (!co_thread->leader.stack) {
+    if (!t->leader.stack) {
         /* The first switch of a thread always comes from its own stack. */
-        co_thread->leader.stack = (void *)bottom;
-        co_thread->leader.stack_size = size;
+        t->leader.stack = (void *)bottom;
+        t->leader.stack_size = size;
     }
 #endif
 }
 
 /*
  * Save the state of @from and continue @to, telling it @action.  Returns the
- * action passed by whoever switches back to @from.
+ * action passed by whoever switches back to @from, possibly in another
+ * thread.  Never inlined: the thread-local read below must happen in this
+ * frame, before the switch, and not be hoisted into a caller's loop that
+ * spans earlier switches (the trampoline's).
  */
-static int coroutine_switch(Coroutine *from, Coroutine *to, int action)
+static __attribute__((noinline)) int coroutine_switch(Coroutine *from,
+                                                      Coroutine *to,
+                                                      int action)
 {
     int ret;
 
@@ -178,6 +208,9 @@ static void coroutine_trampoline(int i0, int i1)
     union cc_arg arg = { .i = { i0, i1 } };
     Coroutine *self = arg.p;
     Coroutine *creator = co_thread->current;
+
+    /* First code on the new stack: complete the switch from the creator. */
+    asan_finish_switch(self);
 
     /* Save the entry point, then go back to the creator. */
     if (!sigsetjmp(self->env, 0)) {
@@ -215,7 +248,6 @@ static Coroutine *coroutine_new_stack(void)
         abort();
     }
     co->stack = (char *)co->map + page;
-    g_queue_init(&co->wakeup);
     __atomic_fetch_add(&co_stacks_allocated, 1, __ATOMIC_RELAXED);
 
     if (getcontext(&uc) < 0) {
@@ -276,13 +308,18 @@ static void coroutine_release(Coroutine *co)
 void qemu_aio_coroutine_enter(AioContext *ctx, Coroutine *co)
 {
     CoroutineThread *t = co_thread_get();
-    GQueue pending = G_QUEUE_INIT;
+    /* Coroutines still to enter, linked through wakeup_next. */
+    Coroutine *pending = co;
+    Coroutine *pending_tail = co;
 
-    g_queue_push_tail(&pending, co);
-    while ((co = g_queue_pop_head(&pending))) {
+    co->wakeup_next = NULL;
+    while (pending) {
         Coroutine *self = t->current;
-        Coroutine *to;
         int ret;
+
+        co = pending;
+        pending = co->wakeup_next;
+        co->wakeup_next = NULL;
 
         if (co->scheduled) {
             fprintf(stderr, "%s: co-routine was already scheduled in '%s'\n",
@@ -298,8 +335,14 @@ void qemu_aio_coroutine_enter(AioContext *ctx, Coroutine *co)
         ret = coroutine_switch(self, co, COROUTINE_ENTER);
 
         /* Run what @co woke before it yielded or ended, in order. */
-        while ((to = g_queue_pop_head(&co->wakeup))) {
-            g_queue_push_tail(&pending, to);
+        if (co->wakeup_head) {
+            if (pending) {
+                pending_tail->wakeup_next = co->wakeup_head;
+            } else {
+                pending = co->wakeup_head;
+            }
+            pending_tail = co->wakeup_tail;
+            co->wakeup_head = co->wakeup_tail = NULL;
         }
         if (ret == COROUTINE_TERMINATE) {
             assert(co->locks_held == 0);
@@ -321,10 +364,10 @@ void qemu_coroutine_enter_if_inactive(Coroutine *co)
     }
 }
 
-void coroutine_fn qemu_coroutine_yield(void)
+/* Never inlined, for the same reason as coroutine_switch(). */
+void coroutine_fn __attribute__((noinline)) qemu_coroutine_yield(void)
 {
-    CoroutineThread *t = co_thread_get();
-    Coroutine *self = t->current;
+    Coroutine *self = co_thread->current;
     Coroutine *to = self->caller;
 
     if (!to) {
@@ -370,7 +413,13 @@ void qemu_coroutine_dec_locks(Coroutine *co)
 
 void qemu_coroutine_queue_wakeup(Coroutine *self, Coroutine *co)
 {
-    g_queue_push_tail(&self->wakeup, co);
+    co->wakeup_next = NULL;
+    if (self->wakeup_tail) {
+        self->wakeup_tail->wakeup_next = co;
+    } else {
+        self->wakeup_head = co;
+    }
+    self->wakeup_tail = co;
 }
 
 void qemu_coroutine_mark_scheduled(Coroutine *co, const char *who)

@@ -134,8 +134,9 @@ void hbitmap_iter_init(HBitmapIter *hbi, const HBitmap *hb, uint64_t first);
  * was not granule-aligned (it is then the start of @first's granule).
  * Changes to the bitmap (including hbitmap_truncate()) after
  * hbitmap_iter_init() are allowed: granules set or cleared ahead of the
- * iterator may or may not be reported, and the iterator never reads outside
- * the bitmap.  Each call costs O(levels) at worst.
+ * iterator may or may not be reported, but every result lies inside the
+ * bitmap as sized at the time of the call, and the iterator never reads
+ * outside it.  Each call costs O(levels) at worst.
  */
 int64_t hbitmap_iter_next(HBitmapIter *hbi);
 

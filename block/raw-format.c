@@ -1,0 +1,349 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * The raw format driver: the guest sees the bytes of its `file` child as
+ * they are, optionally through a window.
+ *
+ * Without options raw behaves like a filter: its child has the role
+ * FILTERED|PRIMARY, permissions pass straight through, and block status
+ * answers RAW so the core asks the child instead.  It stays a format driver
+ * all the same (not `is_filter`), because users name it as the format of an
+ * image.
+ *
+ * The `offset` and `size` options select a window [offset, offset + size)
+ * of the child, to expose one partition or an image embedded in a bigger
+ * file.  With a window the child is DATA|PRIMARY (the parent no longer shows
+ * exactly the child's data) and gets the default storage permissions.
+ *   - `offset` alone: the window runs to the end of the child and follows it
+ *     when the child grows or shrinks; truncate resizes the child.
+ *   - `size`: the window is fixed.  It must be a multiple of 512 bytes (as
+ *     in QEMU: the core pads requests up to the request alignment, and a
+ *     window ending inside a sector could then leak), must fit in the child
+ *     at open, and cannot be resized.  Writes reaching past it fail with
+ *     -ENOSPC, reads with -EINVAL; the core's length check normally stops
+ *     them earlier, so this is the last line of defence.  If the child
+ *     shrinks later, the length reported shrinks with it.
+ * `offset` has no alignment requirement: the child pads as it must.
+ *
+ * Every request is the child's request shifted by `offset`.  Flush has no
+ * callback: the core flushes the children of a node after the node itself.
+ * Probed images (no format given) get no sector-0 protection: emblock never
+ * probes formats.
+ *
+ * The state is set at open and not changed afterwards, except `size` by
+ * truncate, which the core runs with the node's requests drained.
+ */
+#include "util/osdep.h"
+#include "block/block-int.h"
+
+typedef struct BDRVRawState {
+    uint64_t offset;            /* start of the window in the child */
+    uint64_t size;              /* window length; valid when has_size */
+    bool has_size;              /* a fixed window was asked for */
+} BDRVRawState;
+
+static const char *const raw_runtime_opts[] = {
+    "file",
+    "offset",
+    "size",
+    NULL
+};
+
+static const char *const raw_create_opts[] = {
+    "filename",
+    "size",
+    "preallocation",
+    NULL
+};
+
+/* Whether I/O is shifted or bounded, i.e. the child is not FILTERED. */
+static bool raw_has_window(BDRVRawState *s)
+{
+    return s->offset || s->has_size;
+}
+
+/*
+ * Check the window against the child's current length @child_len; on
+ * success store it in @s.
+ */
+static int raw_apply_window(BDRVRawState *s, uint64_t offset, bool has_size,
+                            uint64_t size, int64_t child_len, Error **errp)
+{
+    if (offset > (uint64_t)child_len) {
+        error_setg(errp, "Offset (%" PRIu64 ") cannot be greater than size "
+                   "of the containing file (%" PRId64 ")", offset, child_len);
+        return -EINVAL;
+    }
+    /*
+     * QEMU's wording, including its double space, which scripts matching
+     * QEMU's messages may rely on.
+     */
+    if (has_size && size > (uint64_t)child_len - offset) {
+        error_setg(errp, "The sum of offset (%" PRIu64 ") and size (%" PRIu64
+                   ") has to be smaller or equal to the  actual size of the "
+                   "containing file (%" PRId64 ")", offset, size, child_len);
+        return -EINVAL;
+    }
+    if (has_size && !QEMU_IS_ALIGNED(size, BDRV_SECTOR_SIZE)) {
+        error_setg(errp, "Specified size is not multiple of %d",
+                   BDRV_SECTOR_SIZE);
+        return -EINVAL;
+    }
+
+    s->offset = offset;
+    s->has_size = has_size;
+    s->size = has_size ? size : 0;
+    return 0;
+}
+
+static int raw_open(BlockDriverState *bs, BlockOptions *options, int flags,
+                    Error **errp)
+{
+    BDRVRawState *s = bs->opaque;
+    BlockDriverState *child_bs;
+    uint64_t offset = 0;
+    uint64_t size = 0;
+    bool has_size = qdict_haskey(options, "size");
+    BdrvChildRole role;
+    int64_t child_len;
+    int ret;
+
+    if (!qdict_get_size_opt(options, "offset", &offset, errp) ||
+        !qdict_get_size_opt(options, "size", &size, errp)) {
+        return -EINVAL;
+    }
+
+    /* The role depends on the window, so it is known before the child. */
+    if (offset || has_size) {
+        role = BDRV_CHILD_DATA | BDRV_CHILD_PRIMARY;
+    } else {
+        role = BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY;
+    }
+    bs->file = bdrv_open_child(bs, options, "file", role, false, errp);
+    if (!bs->file) {
+        return -EINVAL;
+    }
+    child_bs = bs->file->bs;
+
+    child_len = bdrv_getlength(child_bs);
+    if (child_len < 0) {
+        error_setg_errno(errp, -child_len, "Could not get image size");
+        ret = child_len;
+        goto fail;
+    }
+    ret = raw_apply_window(s, offset, has_size, size, child_len, errp);
+    if (ret < 0) {
+        goto fail;
+    }
+
+    /*
+     * Pass on what the child can do natively; WRITE_UNCHANGED only marks
+     * the request for permission purposes and needs nothing from anyone.
+     */
+    bs->supported_write_flags = BDRV_REQ_WRITE_UNCHANGED |
+        (child_bs->supported_write_flags & BDRV_REQ_FUA);
+    bs->supported_zero_flags = BDRV_REQ_WRITE_UNCHANGED |
+        (child_bs->supported_zero_flags &
+         (BDRV_REQ_FUA | BDRV_REQ_MAY_UNMAP | BDRV_REQ_NO_FALLBACK));
+    return 0;
+
+fail:
+    bdrv_unref_child(bs, bs->file);
+    bs->file = NULL;
+    return ret;
+}
+
+/*
+ * Turn a request on this node into one on the child: check it against a
+ * fixed window and shift it by the window's offset.
+ */
+static int raw_adjust_offset(BlockDriverState *bs, int64_t *offset,
+                             int64_t bytes, bool is_write)
+{
+    BDRVRawState *s = bs->opaque;
+
+    if (s->has_size &&
+        ((uint64_t)*offset > s->size ||
+         (uint64_t)bytes > s->size - (uint64_t)*offset)) {
+        /* Touch nothing outside the window the user gave us. */
+        return is_write ? -ENOSPC : -EINVAL;
+    }
+    if ((uint64_t)*offset > (uint64_t)INT64_MAX - s->offset) {
+        return -EINVAL;
+    }
+    *offset += s->offset;
+    return 0;
+}
+
+static int coroutine_fn raw_co_preadv(BlockDriverState *bs, int64_t offset,
+                                      int64_t bytes, QEMUIOVector *qiov,
+                                      BdrvRequestFlags flags)
+{
+    int ret = raw_adjust_offset(bs, &offset, bytes, false);
+
+    if (ret < 0) {
+        return ret;
+    }
+    return bdrv_co_preadv(bs->file, offset, bytes, qiov, flags);
+}
+
+static int coroutine_fn raw_co_pwritev(BlockDriverState *bs, int64_t offset,
+                                       int64_t bytes, QEMUIOVector *qiov,
+                                       BdrvRequestFlags flags)
+{
+    int ret = raw_adjust_offset(bs, &offset, bytes, true);
+
+    if (ret < 0) {
+        return ret;
+    }
+    return bdrv_co_pwritev(bs->file, offset, bytes, qiov, flags);
+}
+
+static int coroutine_fn raw_co_pwrite_zeroes(BlockDriverState *bs,
+                                             int64_t offset, int64_t bytes,
+                                             BdrvRequestFlags flags)
+{
+    int ret = raw_adjust_offset(bs, &offset, bytes, true);
+
+    if (ret < 0) {
+        return ret;
+    }
+    return bdrv_co_pwrite_zeroes(bs->file, offset, bytes, flags);
+}
+
+static int coroutine_fn raw_co_pdiscard(BlockDriverState *bs,
+                                        int64_t offset, int64_t bytes)
+{
+    int ret = raw_adjust_offset(bs, &offset, bytes, true);
+
+    if (ret < 0) {
+        return ret;
+    }
+    return bdrv_co_pdiscard(bs->file, offset, bytes);
+}
+
+/* Whatever the child says about the same bytes: the core asks it. */
+static int coroutine_fn raw_co_block_status(BlockDriverState *bs,
+                                            unsigned mode, int64_t offset,
+                                            int64_t bytes, int64_t *pnum,
+                                            int64_t *map,
+                                            BlockDriverState **file)
+{
+    BDRVRawState *s = bs->opaque;
+
+    *pnum = bytes;
+    *map = offset + s->offset;
+    *file = bs->file->bs;
+    return BDRV_BLOCK_RAW | BDRV_BLOCK_OFFSET_VALID;
+}
+
+/*
+ * The child's length minus the offset, capped by a fixed window.  Asked
+ * each time so that a child resized behind our back is noticed.
+ */
+static int64_t coroutine_fn raw_co_getlength(BlockDriverState *bs)
+{
+    BDRVRawState *s = bs->opaque;
+    int64_t len = bdrv_co_getlength(bs->file->bs);
+
+    if (len < 0) {
+        return len;
+    }
+    if ((uint64_t)len <= s->offset) {
+        return 0;
+    }
+    len -= s->offset;
+    if (s->has_size && (uint64_t)len > s->size) {
+        len = s->size;
+    }
+    return len;
+}
+
+static int coroutine_fn raw_co_truncate(BlockDriverState *bs, int64_t offset,
+                                        bool exact, PreallocMode prealloc,
+                                        BdrvRequestFlags flags, Error **errp)
+{
+    BDRVRawState *s = bs->opaque;
+
+    if (s->has_size) {
+        error_setg(errp, "Cannot resize fixed-size raw disks");
+        return -ENOTSUP;
+    }
+    if ((uint64_t)offset > (uint64_t)INT64_MAX - s->offset) {
+        error_setg(errp, "Disk size too large for the chosen offset");
+        return -EINVAL;
+    }
+    return bdrv_co_truncate(bs->file, offset + s->offset, exact, prealloc,
+                            flags, errp);
+}
+
+static int64_t coroutine_fn raw_co_get_allocated_file_size(
+    BlockDriverState *bs)
+{
+    return bdrv_co_get_allocated_file_size(bs->file->bs);
+}
+
+static int coroutine_fn raw_co_get_info(BlockDriverState *bs,
+                                        BlockDriverInfo *bdi)
+{
+    BlockDriverState *child_bs = bs->file->bs;
+
+    if (!child_bs->drv || !child_bs->drv->bdrv_co_get_info) {
+        return -ENOTSUP;
+    }
+    return child_bs->drv->bdrv_co_get_info(child_bs, bdi);
+}
+
+static void raw_child_perm(BlockDriverState *bs, BdrvChild *c,
+                           BdrvChildRole role, uint64_t perm,
+                           uint64_t shared, uint64_t *nperm,
+                           uint64_t *nshared)
+{
+    if (raw_has_window(bs->opaque)) {
+        bdrv_default_child_perm(bs, c, role, perm, shared, nperm, nshared);
+    } else {
+        bdrv_filter_child_perm(bs, c, role, perm, shared, nperm, nshared);
+    }
+}
+
+/*
+ * A raw image is a plain file of the given size: let the file driver make
+ * it, from a copy of @opts naming that driver.
+ */
+static int coroutine_fn raw_co_create_opts(BlockOptions *opts, Error **errp)
+{
+    const BlockDriver *file_drv = bdrv_find_format("file");
+    BlockOptions *file_opts;
+    int ret;
+
+    if (!file_drv || !file_drv->bdrv_co_create_opts) {
+        error_setg(errp, "The file driver cannot create images");
+        return -ENOTSUP;
+    }
+
+    file_opts = qdict_clone(opts);
+    qdict_put_str(file_opts, "driver", "file");
+    ret = file_drv->bdrv_co_create_opts(file_opts, errp);
+    qdict_unref(file_opts);
+    return ret;
+}
+
+const BlockDriver bdrv_raw = {
+    .format_name                     = "raw",
+    .instance_size                   = sizeof(BDRVRawState),
+    .runtime_opts                    = raw_runtime_opts,
+    .create_opts                     = raw_create_opts,
+
+    .bdrv_open                       = raw_open,
+    .bdrv_child_perm                 = raw_child_perm,
+    .bdrv_co_preadv                  = raw_co_preadv,
+    .bdrv_co_pwritev                 = raw_co_pwritev,
+    .bdrv_co_pwrite_zeroes           = raw_co_pwrite_zeroes,
+    .bdrv_co_pdiscard                = raw_co_pdiscard,
+    .bdrv_co_block_status            = raw_co_block_status,
+    .bdrv_co_truncate                = raw_co_truncate,
+    .bdrv_co_getlength               = raw_co_getlength,
+    .bdrv_co_get_allocated_file_size = raw_co_get_allocated_file_size,
+    .bdrv_co_get_info                = raw_co_get_info,
+    .bdrv_co_create_opts             = raw_co_create_opts,
+};

@@ -1,0 +1,3 @@
+#include "util/osdep.h"
+int main(void);
+int main(void) { return 0; }
