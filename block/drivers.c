@@ -10,6 +10,7 @@ static const BlockDriver *const drivers[] = {
     &bdrv_file,
     &bdrv_raw,
     &bdrv_null_co,
+    &bdrv_qcow2,
     NULL,
 };
 

@@ -37,6 +37,37 @@ void bdrv_dec_in_flight(BlockDriverState *bs)
     aio_wait_kick();
 }
 
+const char *const blkdebug_event_names[BLKDBG_EVENT_MAX] = {
+    [BLKDBG_L1_UPDATE] = "l1_update",
+    [BLKDBG_L2_LOAD] = "l2_load",
+    [BLKDBG_L2_UPDATE] = "l2_update",
+    [BLKDBG_L2_ALLOC_WRITE] = "l2_alloc_write",
+    [BLKDBG_REFBLOCK_LOAD] = "refblock_load",
+    [BLKDBG_REFBLOCK_UPDATE] = "refblock_update",
+    [BLKDBG_REFBLOCK_ALLOC] = "refblock_alloc",
+    [BLKDBG_REFBLOCK_ALLOC_WRITE] = "refblock_alloc_write",
+    [BLKDBG_REFTABLE_GROW] = "reftable_grow",
+    [BLKDBG_CLUSTER_ALLOC] = "cluster_alloc",
+    [BLKDBG_CLUSTER_ALLOC_BYTES] = "cluster_alloc_bytes",
+    [BLKDBG_COW_READ] = "cow_read",
+    [BLKDBG_COW_WRITE] = "cow_write",
+    [BLKDBG_READ_AIO] = "read_aio",
+    [BLKDBG_WRITE_AIO] = "write_aio",
+    [BLKDBG_FLUSH_TO_DISK] = "flush_to_disk",
+};
+
+void bdrv_debug_event(BdrvChild *child, BlkdebugEvent event)
+{
+    if (child && child->bs->drv && child->bs->drv->bdrv_debug_event) {
+        child->bs->drv->bdrv_debug_event(child->bs, event);
+    }
+}
+
+void bdrv_get_metadata_stats(BlockDriverState *bs, BdrvMetadataStats *st)
+{
+    *st = bs->metadata_stats;
+}
+
 void bdrv_bsc_invalidate(BlockDriverState *bs)
 {
     bs->bsc.valid = false;

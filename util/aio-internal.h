@@ -25,6 +25,7 @@ struct AioContext {
     GMutex lock;
     GQueue bh_queue;              /* scheduled QEMUBHs, in schedule order */
     GQueue scheduled_cos;         /* coroutines for co_schedule_bh */
+    uint64_t bh_seq;              /* stamp of the next queued BH */
     QEMUBH *co_schedule_bh;
 
     /*

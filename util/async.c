@@ -24,6 +24,7 @@ struct QEMUBH {
     QEMUBHFunc *cb;
     void *opaque;
     unsigned flags;        /* protected by ctx->lock */
+    uint64_t seq;          /* ctx->bh_seq when queued, under ctx->lock */
     GList link;            /* in ctx->bh_queue while scheduled */
 };
 
@@ -169,6 +170,7 @@ static void bh_enqueue(QEMUBH *bh, unsigned extra_flags)
     bh->flags |= extra_flags;
     if (!(bh->flags & BH_SCHEDULED)) {
         bh->flags |= BH_SCHEDULED;
+        bh->seq = ctx->bh_seq++;
         g_queue_push_tail_link(&ctx->bh_queue, &bh->link);
         queued = true;
     }
@@ -220,29 +222,36 @@ bool aio_bh_pending(AioContext *ctx)
 
 bool aio_bh_poll(AioContext *ctx)
 {
-    unsigned n;
+    uint64_t end;
     bool progress = false;
 
+    /*
+     * Run the BHs queued before this point, and only those: queue order is
+     * seq order, so stop at the first BH stamped @end or later.  (Counting
+     * the queue instead would run a rescheduled BH twice when another one
+     * is cancelled meanwhile.)
+     */
     g_mutex_lock(&ctx->lock);
-    n = g_queue_get_length(&ctx->bh_queue);
+    end = ctx->bh_seq;
     g_mutex_unlock(&ctx->lock);
 
-    while (n--) {
+    for (;;) {
         QEMUBH *bh = NULL;
         GList *link;
         bool oneshot = false;
 
         /* bh->link is embedded in the BH: unlink it, never free it. */
         g_mutex_lock(&ctx->lock);
-        link = g_queue_pop_head_link(&ctx->bh_queue);
-        if (link) {
+        link = g_queue_peek_head_link(&ctx->bh_queue);
+        if (link && ((QEMUBH *)link->data)->seq < end) {
+            g_queue_unlink(&ctx->bh_queue, link);
             bh = link->data;
             bh->flags &= ~BH_SCHEDULED;
             oneshot = bh->flags & BH_ONESHOT;
         }
         g_mutex_unlock(&ctx->lock);
         if (!bh) {
-            break;         /* cancelled meanwhile */
+            break;
         }
         bh->cb(bh->opaque);
         progress = true;

@@ -96,6 +96,17 @@ typedef enum PreallocMode {
 #define BDRV_REQUEST_MAX_BYTES  ((int64_t)(INT_MAX & ~511))
 #define BDRV_SECTOR_SIZE 512
 
+/*
+ * Metadata writes a format driver has issued on a node since it was
+ * opened, by kind; tests use them to prove that an operation wrote none.
+ */
+typedef struct BdrvMetadataStats {
+    uint64_t header_writes;
+    uint64_t l1_writes;
+    uint64_t l2_writes;
+    uint64_t refcount_writes;     /* refcount blocks and table */
+} BdrvMetadataStats;
+
 /* Name of a permission bit, for messages ("write", "resize", ...). */
 const char *bdrv_perm_name(uint64_t perm);
 /* "consistent read, write" style list of all bits in @perm (g_free it). */

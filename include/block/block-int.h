@@ -27,6 +27,33 @@
 #include "util/coroutine-lock.h"
 #include "util/hbitmap.h"
 
+/*
+ * Named points in a driver's I/O where blkdebug can inject errors.  Format
+ * drivers fire them on their file child with bdrv_debug_event().
+ */
+typedef enum BlkdebugEvent {
+    BLKDBG_L1_UPDATE,
+    BLKDBG_L2_LOAD,
+    BLKDBG_L2_UPDATE,
+    BLKDBG_L2_ALLOC_WRITE,
+    BLKDBG_REFBLOCK_LOAD,
+    BLKDBG_REFBLOCK_UPDATE,
+    BLKDBG_REFBLOCK_ALLOC,
+    BLKDBG_REFBLOCK_ALLOC_WRITE,
+    BLKDBG_REFTABLE_GROW,
+    BLKDBG_CLUSTER_ALLOC,
+    BLKDBG_CLUSTER_ALLOC_BYTES,
+    BLKDBG_COW_READ,
+    BLKDBG_COW_WRITE,
+    BLKDBG_READ_AIO,
+    BLKDBG_WRITE_AIO,
+    BLKDBG_FLUSH_TO_DISK,
+    BLKDBG_EVENT_MAX,
+} BlkdebugEvent;
+
+/* Event names as blkdebug's configuration spells them ("l2_update"). */
+extern const char *const blkdebug_event_names[BLKDBG_EVENT_MAX];
+
 typedef struct BlockLimits {
     uint32_t request_alignment;       /* ≥ 1, power of two */
     int64_t max_transfer;             /* 0: no limit */
@@ -144,6 +171,8 @@ struct BlockDriver {
     int coroutine_fn (*bdrv_co_check)(BlockDriverState *bs,
                                       BdrvCheckResult *result,
                                       BdrvCheckMode fix);
+    /* A named event happened on this node (blkdebug acts on it). */
+    void (*bdrv_debug_event)(BlockDriverState *bs, BlkdebugEvent event);
     /* Quiesce the driver's own background activity (drained sections). */
     void (*bdrv_drain_begin)(BlockDriverState *bs);
     void (*bdrv_drain_end)(BlockDriverState *bs);
@@ -219,6 +248,7 @@ struct BlockDriverState {
     CoMutex flush_lock;        /* serialises flushes */
 
     GList *dirty_bitmaps;      /* BdrvDirtyBitmap * */
+    BdrvMetadataStats metadata_stats;   /* counted by format drivers */
 
     /* Last data extent a protocol reported, to skip repeated lseeks. */
     struct {
@@ -233,6 +263,7 @@ const BlockDriver *bdrv_find_format(const char *name);
 extern const BlockDriver bdrv_file;
 extern const BlockDriver bdrv_raw;
 extern const BlockDriver bdrv_null_co;
+extern const BlockDriver bdrv_qcow2;
 
 /*
  * Open a node of a driver that is not in the driver table (internal
@@ -321,6 +352,9 @@ int bdrv_pread(BdrvChild *child, int64_t offset, int64_t bytes, void *buf,
 int bdrv_pwrite(BdrvChild *child, int64_t offset, int64_t bytes,
                 const void *buf, BdrvRequestFlags flags);
 int bdrv_flush(BlockDriverState *bs);
+
+/* Fire @event on @child's node (no-op for drivers that ignore events). */
+void bdrv_debug_event(BdrvChild *child, BlkdebugEvent event);
 
 /* In-flight accounting (drain waits for 0). */
 void bdrv_inc_in_flight(BlockDriverState *bs);

@@ -158,6 +158,9 @@ int bdrv_is_all_zeroes(BlockDriverState *bs);
 /* Whether the node can honour BDRV_REQ_MAY_UNMAP on zero writes. */
 bool bdrv_can_write_zeroes_with_unmap(BlockDriverState *bs);
 
+/* The node's metadata-write counters (all zero for non-formats). */
+void bdrv_get_metadata_stats(BlockDriverState *bs, BdrvMetadataStats *st);
+
 /* Names of the registered drivers (a static NULL-terminated array). */
 const char *const *bdrv_driver_names(void);
 
