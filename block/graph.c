@@ -420,10 +420,8 @@ BdrvChild *bdrv_root_attach_child(BlockDriverState *bs, const char *name,
     }
     bdrv_ref(bs);
     /* A new parent of a drained node must see the drain too. */
-    for (int i = 0; i < bs->quiesce_counter; i++) {
-        if (klass->drained_begin) {
-            klass->drained_begin(c);
-        }
+    if (bs->quiesce_counter > 0 && klass->drained_begin) {
+        klass->drained_begin(c);
     }
     return c;
 }
@@ -432,10 +430,9 @@ void bdrv_root_unref_child(BdrvChild *c)
 {
     BlockDriverState *bs = c->bs;
 
-    for (int i = 0; i < bs->quiesce_counter; i++) {
-        if (c->klass->drained_end) {
-            c->klass->drained_end(c);
-        }
+    /* Parents are told once per drained child, not per nesting level. */
+    if (bs->quiesce_counter > 0 && c->klass->drained_end) {
+        c->klass->drained_end(c);
     }
     bs->parents = g_list_remove(bs->parents, c);
     bdrv_refresh_perms(bs, NULL);
@@ -974,11 +971,11 @@ int bdrv_replace_node(BlockDriverState *from, BlockDriverState *to,
         c->bs = to;
         to->parents = g_list_append(to->parents, c);
         /* The edge's drain follows the node it now points at. */
-        for (int i = 0; i < from->quiesce_counter; i++) {
-            c->klass->drained_end ? c->klass->drained_end(c) : (void)0;
+        if (from->quiesce_counter > 0 && c->klass->drained_end) {
+            c->klass->drained_end(c);
         }
-        for (int i = 0; i < to->quiesce_counter; i++) {
-            c->klass->drained_begin ? c->klass->drained_begin(c) : (void)0;
+        if (to->quiesce_counter > 0 && c->klass->drained_begin) {
+            c->klass->drained_begin(c);
         }
         bdrv_ref(to);
         bdrv_unref(from);

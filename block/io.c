@@ -908,6 +908,20 @@ int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
     return ret;
 }
 
+int coroutine_fn bdrv_co_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
+{
+    BdrvChild *filtered = bdrv_filter_child(bs);
+
+    memset(bdi, 0, sizeof(*bdi));
+    if (bs->drv->bdrv_co_get_info) {
+        return bs->drv->bdrv_co_get_info(bs, bdi);
+    }
+    if (filtered) {
+        return bdrv_co_get_info(filtered->bs, bdi);
+    }
+    return -ENOTSUP;
+}
+
 /* Synchronous wrappers for open/close paths and tools. */
 
 typedef struct BdrvSyncCo {
@@ -917,12 +931,15 @@ typedef struct BdrvSyncCo {
     int64_t bytes;
     void *buf;
     BdrvRequestFlags flags;
+    BlockDriverInfo *bdi;
     int op;
     int64_t ret;
     bool done;
 } BdrvSyncCo;
 
-enum { SYNC_READ, SYNC_WRITE, SYNC_FLUSH, SYNC_LENGTH, SYNC_ALLOCATED };
+enum {
+    SYNC_READ, SYNC_WRITE, SYNC_FLUSH, SYNC_LENGTH, SYNC_ALLOCATED, SYNC_INFO,
+};
 
 static void coroutine_fn bdrv_sync_entry(void *opaque)
 {
@@ -945,6 +962,9 @@ static void coroutine_fn bdrv_sync_entry(void *opaque)
         break;
     case SYNC_ALLOCATED:
         s->ret = bdrv_co_get_allocated_file_size(s->bs);
+        break;
+    case SYNC_INFO:
+        s->ret = bdrv_co_get_info(s->bs, s->bdi);
         break;
     }
     s->done = true;
@@ -988,5 +1008,11 @@ int64_t bdrv_getlength(BlockDriverState *bs)
 int64_t bdrv_get_allocated_file_size(BlockDriverState *bs)
 {
     BdrvSyncCo s = { .op = SYNC_ALLOCATED, .bs = bs };
+    return bdrv_sync(&s);
+}
+
+int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
+{
+    BdrvSyncCo s = { .op = SYNC_INFO, .bs = bs, .bdi = bdi };
     return bdrv_sync(&s);
 }

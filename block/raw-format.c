@@ -13,7 +13,8 @@
  * The `offset` and `size` options select a window [offset, offset + size)
  * of the child, to expose one partition or an image embedded in a bigger
  * file.  With a window the child is DATA|PRIMARY (the parent no longer shows
- * exactly the child's data) and gets the default storage permissions.
+ * exactly the child's data) and gets the default data-child permissions,
+ * plus RESIZE when the window has no fixed size (see raw_child_perm()).
  *   - `offset` alone: the window runs to the end of the child and follows it
  *     when the child grows or shrinks; truncate resizes the child.
  *   - `size`: the window is fixed.  It must be a multiple of 512 bytes (as
@@ -25,13 +26,15 @@
  *     shrinks later, the length reported shrinks with it.
  * `offset` has no alignment requirement: the child pads as it must.
  *
- * Every request is the child's request shifted by `offset`.  Flush has no
+ * Every request is the child's request shifted by `offset`; reads and
+ * writes fire the read_aio/write_aio debug events on the child, as QEMU's
+ * raw does, so blkdebug rules on those events work under raw.  Flush has no
  * callback: the core flushes the children of a node after the node itself.
  * Probed images (no format given) get no sector-0 protection: emblock never
  * probes formats.
  *
- * The state is set at open and not changed afterwards, except `size` by
- * truncate, which the core runs with the node's requests drained.
+ * The state is set at open and never changes afterwards, so requests need
+ * no lock.
  */
 #include "util/osdep.h"
 #include "block/block-int.h"
@@ -62,37 +65,31 @@ static bool raw_has_window(BDRVRawState *s)
     return s->offset || s->has_size;
 }
 
-/*
- * Check the window against the child's current length @child_len; on
- * success store it in @s.
- */
-static int raw_apply_window(BDRVRawState *s, uint64_t offset, bool has_size,
-                            uint64_t size, int64_t child_len, Error **errp)
+/* Check the window in @s against the child's current length @child_len. */
+static int raw_check_window(BDRVRawState *s, int64_t child_len, Error **errp)
 {
-    if (offset > (uint64_t)child_len) {
+    if (s->offset > (uint64_t)child_len) {
         error_setg(errp, "Offset (%" PRIu64 ") cannot be greater than size "
-                   "of the containing file (%" PRId64 ")", offset, child_len);
+                   "of the containing file (%" PRId64 ")", s->offset,
+                   child_len);
         return -EINVAL;
     }
     /*
      * QEMU's wording, including its double space, which scripts matching
      * QEMU's messages may rely on.
      */
-    if (has_size && size > (uint64_t)child_len - offset) {
+    if (s->has_size && s->size > (uint64_t)child_len - s->offset) {
         error_setg(errp, "The sum of offset (%" PRIu64 ") and size (%" PRIu64
                    ") has to be smaller or equal to the  actual size of the "
-                   "containing file (%" PRId64 ")", offset, size, child_len);
+                   "containing file (%" PRId64 ")", s->offset, s->size,
+                   child_len);
         return -EINVAL;
     }
-    if (has_size && !QEMU_IS_ALIGNED(size, BDRV_SECTOR_SIZE)) {
+    if (s->has_size && !QEMU_IS_ALIGNED(s->size, BDRV_SECTOR_SIZE)) {
         error_setg(errp, "Specified size is not multiple of %d",
                    BDRV_SECTOR_SIZE);
         return -EINVAL;
     }
-
-    s->offset = offset;
-    s->has_size = has_size;
-    s->size = has_size ? size : 0;
     return 0;
 }
 
@@ -101,20 +98,20 @@ static int raw_open(BlockDriverState *bs, BlockOptions *options, int flags,
 {
     BDRVRawState *s = bs->opaque;
     BlockDriverState *child_bs;
-    uint64_t offset = 0;
-    uint64_t size = 0;
-    bool has_size = qdict_haskey(options, "size");
     BdrvChildRole role;
     int64_t child_len;
     int ret;
 
-    if (!qdict_get_size_opt(options, "offset", &offset, errp) ||
-        !qdict_get_size_opt(options, "size", &size, errp)) {
+    /*
+     * The window decides the child's role and permissions, so it is known
+     * before the child is attached; it is checked once the child is open.
+     */
+    s->has_size = qdict_haskey(options, "size");
+    if (!qdict_get_size_opt(options, "offset", &s->offset, errp) ||
+        !qdict_get_size_opt(options, "size", &s->size, errp)) {
         return -EINVAL;
     }
-
-    /* The role depends on the window, so it is known before the child. */
-    if (offset || has_size) {
+    if (raw_has_window(s)) {
         role = BDRV_CHILD_DATA | BDRV_CHILD_PRIMARY;
     } else {
         role = BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY;
@@ -131,7 +128,7 @@ static int raw_open(BlockDriverState *bs, BlockOptions *options, int flags,
         ret = child_len;
         goto fail;
     }
-    ret = raw_apply_window(s, offset, has_size, size, child_len, errp);
+    ret = raw_check_window(s, child_len, errp);
     if (ret < 0) {
         goto fail;
     }
@@ -184,6 +181,7 @@ static int coroutine_fn raw_co_preadv(BlockDriverState *bs, int64_t offset,
     if (ret < 0) {
         return ret;
     }
+    bdrv_debug_event(bs->file, BLKDBG_READ_AIO);
     return bdrv_co_preadv(bs->file, offset, bytes, qiov, flags);
 }
 
@@ -196,6 +194,7 @@ static int coroutine_fn raw_co_pwritev(BlockDriverState *bs, int64_t offset,
     if (ret < 0) {
         return ret;
     }
+    bdrv_debug_event(bs->file, BLKDBG_WRITE_AIO);
     return bdrv_co_pwritev(bs->file, offset, bytes, qiov, flags);
 }
 
@@ -294,15 +293,26 @@ static int coroutine_fn raw_co_get_info(BlockDriverState *bs,
     return child_bs->drv->bdrv_co_get_info(child_bs, bdi);
 }
 
+/*
+ * Without a window the child sees exactly what our parents ask for.  With
+ * one, the defaults for a data child apply; they never take RESIZE, but a
+ * window with no fixed size is resized by resizing the child, so it takes
+ * RESIZE whenever a parent of ours does.
+ */
 static void raw_child_perm(BlockDriverState *bs, BdrvChild *c,
                            BdrvChildRole role, uint64_t perm,
                            uint64_t shared, uint64_t *nperm,
                            uint64_t *nshared)
 {
-    if (raw_has_window(bs->opaque)) {
-        bdrv_default_child_perm(bs, c, role, perm, shared, nperm, nshared);
-    } else {
+    BDRVRawState *s = bs->opaque;
+
+    if (!raw_has_window(s)) {
         bdrv_filter_child_perm(bs, c, role, perm, shared, nperm, nshared);
+        return;
+    }
+    bdrv_default_child_perm(bs, c, role, perm, shared, nperm, nshared);
+    if (!s->has_size) {
+        *nperm |= perm & BLK_PERM_RESIZE;
     }
 }
 

@@ -1,2 +1,1596 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * emblock-io's command set: qemu-io's language over the public block API.
+ *
+ * Every command parses its words with getopt() (so option errors read
+ * "read: invalid option -- 'x'", and options may follow the operands, as
+ * GNU getopt permutes them), checks its arguments, runs the request and
+ * prints what qemu-io 7.2 prints, in the same order and on the same stream
+ * (see emblock-io-cmds.h).  Numbers take qemu-io's size syntax (cvtnum()).
+ *
+ * Synchronous requests use the blk_* wrappers, which poll the main
+ * AioContext until done; vectored ones run blk_co_* in a coroutine the same
+ * way.  Asynchronous requests (aio_read, aio_write) run in a coroutine of
+ * their own that reports when the request completes; a request that
+ * completes before its command returns reports from a bottom half instead,
+ * so its lines never appear in the middle of the command that issued it.
+ * When several requests complete at once, they report in completion order
+ * (qemu-io happens to report them in reverse), so scripts that want
+ * stable output flush after each one.
+ */
 #include "util/osdep.h"
-int main(void);
+#include "util/aio.h"
+#include "util/coroutine.h"
+#include "util/iov.h"
+#include "emblock-io-cmds.h"
+
+#include <ctype.h>
+#include <getopt.h>
+
+/* Buffers are aligned for O_DIRECT; -m moves them this far off. */
+#define IO_BUF_ALIGN    4096
+#define IO_MISALIGN     16
+
+/* ---- Numbers ---------------------------------------------------------- */
+
+/* Power of two of a size suffix (B, K, M, G, T, P, E), or -1. */
+static int suffix_shift(char c)
+{
+    switch (g_ascii_toupper(c)) {
+    case 'B':
+        return 0;
+    case 'K':
+        return 10;
+    case 'M':
+        return 20;
+    case 'G':
+        return 30;
+    case 'T':
+        return 40;
+    case 'P':
+        return 50;
+    case 'E':
+        return 60;
+    default:
+        return -1;
+    }
+}
+
+/*
+ * Parse a size the way qemu-io does (QEMU's qemu_strtosz()): a decimal
+ * integer, optionally followed by a fraction, or a hexadecimal integer
+ * ("0x..."); then an optional binary suffix B/K/M/G/T/P/E (any case).  A
+ * fraction needs a suffix other than B and is rounded to the nearest byte;
+ * exponents are refused.  Returns the value, -EINVAL for malformed input or
+ * -ERANGE for values above INT64_MAX.
+ */
+static int64_t cvtnum(const char *s)
+{
+    char *end;
+    const char *dot;
+    uint64_t val, frac = 0;
+    unsigned __int128 prod;
+    bool hex = false;
+    int shift, ret = 0;
+
+    errno = 0;
+    val = strtoull(s, &end, 10);
+    if (end == s) {
+        return -EINVAL;
+    }
+    if (errno == ERANGE) {
+        return -ERANGE;
+    }
+    if (memchr(s, '-', end - s)) {
+        return -EINVAL;
+    }
+    if (val == 0 && (*end == 'x' || *end == 'X')) {
+        errno = 0;
+        val = strtoull(s, &end, 16);
+        if (errno == ERANGE) {
+            return -ERANGE;
+        }
+        if (*end == '.') {
+            return -EINVAL;
+        }
+        hex = true;
+    } else if (*end == '.') {
+        double f;
+
+        dot = end;
+        errno = 0;
+        f = strtod(dot, &end);
+        if (end == dot || errno) {
+            /*
+             * No fraction ("1.k") or one out of range: qemu_strtosz() then
+             * skips one character after what strtod() took.
+             */
+            if (!*end) {
+                return -EINVAL;
+            }
+            end++;
+        } else if (memchr(dot, 'e', end - dot) ||
+                   memchr(dot, 'E', end - dot)) {
+            return -EINVAL;
+        } else {
+            /* 0.64 fixed point */
+            frac = (uint64_t)(f * 0x1p64);
+        }
+    }
+
+    shift = suffix_shift(*end);
+    if (shift >= 0) {
+        if (hex) {
+            error_report("warning: Using a multiplier suffix on hex numbers "
+                         "is deprecated: %s", s);
+        }
+        end++;
+    } else {
+        shift = 0;
+    }
+    if (shift == 0) {
+        if (frac) {
+            return -EINVAL;
+        }
+    } else {
+        /* Exact product, the fraction rounded half up. */
+        prod = (unsigned __int128)val << shift;
+        prod += ((unsigned __int128)frac << shift) >> 64;
+        prod += (uint64_t)((unsigned __int128)frac << shift) >> 63;
+        if (prod >> 64) {
+            ret = -ERANGE;
+        }
+        val = (uint64_t)prod;
+    }
+    if (*end) {
+        return -EINVAL;
+    }
+    if (ret < 0) {
+        return ret;
+    }
+    return val > INT64_MAX ? -ERANGE : (int64_t)val;
+}
+
+/* qemu-io's message for cvtnum() error @err, about @arg. */
+static void print_cvtnum_error(int64_t err, const char *arg)
+{
+    if (err == -EINVAL) {
+        printf("Parsing error: non-numeric argument, or extraneous/"
+               "unrecognized suffix -- %s\n", arg);
+    } else {
+        printf("Parsing error: argument too large -- %s\n", arg);
+    }
+}
+
+/* cvtnum() that prints qemu-io's message when @arg is no good. */
+static int64_t parse_num(const char *arg)
+{
+    int64_t ret = cvtnum(arg);
+
+    if (ret < 0) {
+        print_cvtnum_error(ret, arg);
+    }
+    return ret;
+}
+
+/* A pattern byte (C syntax: 0x41, 0101, 65), or -1 after a message. */
+static int parse_pattern(const char *arg)
+{
+    char *end;
+    long pattern = strtol(arg, &end, 0);
+
+    if (pattern < 0 || pattern > UCHAR_MAX || *end) {
+        printf("%s is not a valid pattern byte\n", arg);
+        return -1;
+    }
+    return pattern;
+}
+
+/* ---- Output ----------------------------------------------------------- */
+
+/*
+ * @value in the largest binary unit it reaches, three decimals, ".000"
+ * dropped: "100 bytes", "1.500 KiB", "64 KiB".  Below 1 KiB the number has
+ * six decimals ("1.500000 bytes") unless they start with 000.
+ */
+static void cvtstr(double value, char *buf, size_t size)
+{
+    static const char *const units[] = {
+        " KiB", " MiB", " GiB", " TiB", " PiB", " EiB",
+    };
+    const char *unit = " bytes";
+    char *trim;
+    int i;
+
+    for (i = G_N_ELEMENTS(units); i > 0; i--) {
+        double scale = (double)(1ULL << (10 * i));
+
+        if (value >= scale) {
+            unit = units[i - 1];
+            snprintf(buf, size - strlen(unit), "%.3f", value / scale);
+            break;
+        }
+    }
+    if (i == 0) {
+        snprintf(buf, size - strlen(unit), "%f", value);
+    }
+    trim = strstr(buf, ".000");
+    if (trim) {
+        *trim = '\0';
+    }
+    g_strlcat(buf, unit, size);
+}
+
+/* "05.12 sec" below a second, else "H:MM:SS.ss" (always with @fixed). */
+static void timestr(int64_t ns, bool fixed, char *buf, size_t size)
+{
+    uint64_t sec = ns / 1000000000;
+    double s = (double)(sec % 60) + (double)(ns % 1000000000) / 1e9;
+
+    if (fixed || sec) {
+        snprintf(buf, size, "%u:%02u:%05.2f", (unsigned)(sec / 3600),
+                 (unsigned)(sec % 3600 / 60), s);
+    } else {
+        snprintf(buf, size, "%05.2f sec", s);
+    }
+}
+
+static double per_sec(double value, int64_t ns)
+{
+    return value / ((double)ns / 1e9);
+}
+
+/*
+ * The two report lines of a finished request, or with -C one line of
+ * bytes,ops,time,bytes/sec,ops/sec.
+ */
+static void print_report(const char *op, int64_t ns, int64_t offset,
+                         int64_t count, int64_t total, int cnt, bool Cflag)
+{
+    char s1[64], s2[64], ts[64];
+
+    timestr(ns, Cflag, ts, sizeof(ts));
+    if (Cflag) {
+        printf("%" PRId64 ",%d,%s,%.3f,%.3f\n", total, cnt, ts,
+               per_sec(total, ns), per_sec(cnt, ns));
+        return;
+    }
+    cvtstr(total, s1, sizeof(s1));
+    cvtstr(per_sec(total, ns), s2, sizeof(s2));
+    printf("%s %" PRId64 "/%" PRId64 " bytes at offset %" PRId64 "\n",
+           op, total, count, offset);
+    printf("%s, %d ops; %s (%s/sec and %.4f ops/sec)\n",
+           s1, cnt, ts, s2, per_sec(cnt, ns));
+}
+
+/* Hex and ASCII dump, 16 bytes a line, addressed from @offset. */
+static void dump_buffer(const uint8_t *buf, int64_t offset, int64_t len)
+{
+    for (int64_t i = 0; i < len; i += 16) {
+        int n = MIN(16, len - i);
+
+        printf("%08" PRIx64 ":  ", (uint64_t)(offset + i));
+        for (int j = 0; j < n; j++) {
+            printf("%02x ", buf[i + j]);
+        }
+        printf(" ");
+        for (int j = 0; j < n; j++) {
+            putchar(isalnum(buf[i + j]) ? buf[i + j] : '.');
+        }
+        printf("\n");
+    }
+}
+
+/* Whether @len bytes at @buf all equal @pattern. */
+static bool buf_is_pattern(const uint8_t *buf, size_t len, int pattern)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] != pattern) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- Buffers ---------------------------------------------------------- */
+
+/* An I/O buffer of @len bytes filled with @pattern; free with io_free(). */
+static uint8_t *io_alloc(IoState *s, size_t len, int pattern)
+{
+    size_t extra = s->misalign ? IO_MISALIGN : 0;
+    uint8_t *buf = qemu_blockalign(IO_BUF_ALIGN, len + extra);
+
+    memset(buf, pattern, len + extra);
+    return buf + extra;
+}
+
+static void io_free(IoState *s, uint8_t *buf)
+{
+    if (buf) {
+        qemu_vfree(buf - (s->misalign ? IO_MISALIGN : 0));
+    }
+}
+
+/*
+ * A buffer filled with the contents of @name, repeated as needed to reach
+ * @len bytes; NULL after a message on stderr when the file cannot be read
+ * or is empty.
+ */
+static uint8_t *io_alloc_from_file(IoState *s, size_t len, const char *name)
+{
+    FILE *f = fopen(name, "r");
+    uint8_t *buf;
+    size_t n;
+
+    if (!f) {
+        fprintf(stderr, "%s: %s\n", name, strerror(errno));
+        return NULL;
+    }
+    buf = io_alloc(s, len, 0);
+    n = fread(buf, 1, len, f);
+    if (ferror(f)) {
+        fprintf(stderr, "%s: %s\n", name, strerror(errno));
+        goto fail;
+    }
+    if (n == 0) {
+        fprintf(stderr, "%s: file is empty\n", name);
+        goto fail;
+    }
+    fclose(f);
+    for (size_t i = n; i < len; i += n) {
+        memcpy(buf + i, buf, MIN(n, len - i));
+    }
+    return buf;
+
+fail:
+    fclose(f);
+    io_free(s, buf);
+    return NULL;
+}
+
+/*
+ * Build @qiov over one buffer from the lengths in @argv (checked as
+ * qemu-io does: each and their sum at most BDRV_REQUEST_MAX_BYTES).
+ * Returns the buffer, filled with @pattern, or NULL after a message (then
+ * @qiov is untouched).
+ */
+static uint8_t *io_create_iovec(IoState *s, QEMUIOVector *qiov, char **argv,
+                                int nr_iov, int pattern)
+{
+    g_autofree size_t *sizes = g_new0(size_t, nr_iov);
+    uint64_t count = 0;
+    uint8_t *buf, *p;
+
+    for (int i = 0; i < nr_iov; i++) {
+        int64_t len = parse_num(argv[i]);
+
+        if (len < 0) {
+            return NULL;
+        }
+        if (len > BDRV_REQUEST_MAX_BYTES) {
+            printf("Argument '%s' exceeds maximum size %" PRIu64 "\n",
+                   argv[i], (uint64_t)BDRV_REQUEST_MAX_BYTES);
+            return NULL;
+        }
+        if (count > BDRV_REQUEST_MAX_BYTES - len) {
+            printf("The total number of bytes exceed the maximum size %"
+                   PRIu64 "\n", (uint64_t)BDRV_REQUEST_MAX_BYTES);
+            return NULL;
+        }
+        sizes[i] = len;
+        count += len;
+    }
+
+    qemu_iovec_init(qiov, nr_iov);
+    buf = p = io_alloc(s, count, pattern);
+    for (int i = 0; i < nr_iov; i++) {
+        qemu_iovec_add(qiov, p, sizes[i]);
+        p += sizes[i];
+    }
+    return buf;
+}
+
+/* FUA is added to every write when the cache mode is writethrough. */
+static BdrvRequestFlags write_flags(IoState *s, BdrvRequestFlags flags)
+{
+    return s->writethrough ? flags | BDRV_REQ_FUA : flags;
+}
+
+/* ---- Vectored requests run to completion ------------------------------ */
+
+typedef struct IoCoRw {
+    BlockBackend *blk;
+    bool is_write;
+    int64_t offset;
+    QEMUIOVector *qiov;
+    BdrvRequestFlags flags;
+    int ret;
+    bool done;
+} IoCoRw;
+
+static void coroutine_fn io_co_rw_entry(void *opaque)
+{
+    IoCoRw *rw = opaque;
+
+    if (rw->is_write) {
+        rw->ret = blk_co_pwritev(rw->blk, rw->offset, rw->qiov->size,
+                                 rw->qiov, rw->flags);
+    } else {
+        rw->ret = blk_co_preadv(rw->blk, rw->offset, rw->qiov->size,
+                                rw->qiov, rw->flags);
+    }
+    rw->done = true;
+}
+
+/* Read or write @qiov at @offset; 0 or a negative errno. */
+static int io_rwv(IoState *s, bool is_write, int64_t offset,
+                  QEMUIOVector *qiov, BdrvRequestFlags flags)
+{
+    IoCoRw rw = {
+        .blk = s->blk, .is_write = is_write, .offset = offset,
+        .qiov = qiov, .flags = flags,
+    };
+
+    aio_run_co_sync(io_co_rw_entry, &rw, &rw.done);
+    return rw.ret;
+}
+
+/* ---- Options of the read and write commands --------------------------- */
+
+typedef struct IoRwOpts {
+    bool Cflag, qflag, vflag;  /* -C, -q, -v */
+    bool bflag, cflag, zflag;  /* write -b, -c, -z (read -b) */
+    bool Pflag, sflag, lflag;  /* -P, -s, -l were given */
+    int pattern;               /* -P byte */
+    int64_t pattern_offset;    /* read -s: where the -P check starts */
+    int64_t pattern_count;     /* read -l: how many bytes it checks */
+    const char *file_name;     /* write -s: where the data comes from */
+    BdrvRequestFlags flags;    /* -f, -n, -u */
+} IoRwOpts;
+
+/* parse_rw_opts() met aio -i: the command is over, successfully. */
+#define IO_OPTS_INJECTED 1
+
+/*
+ * getopt() over the options @optstring of the command @cmd into @o.
+ * Returns 0, IO_OPTS_INJECTED after aio_read/aio_write -i (which stops the
+ * command there), or a negative errno after a message; an unknown option
+ * prints @cmd's usage.  -s is a file for writes, an offset for reads.
+ */
+static int parse_rw_opts(int argc, char **argv, const char *cmd,
+                         const char *optstring, bool is_write, IoRwOpts *o)
+{
+    int c;
+
+    while ((c = getopt(argc, argv, optstring)) != -1) {
+        switch (c) {
+        case 'b':
+            o->bflag = true;
+            break;
+        case 'c':
+            o->cflag = true;
+            break;
+        case 'C':
+            o->Cflag = true;
+            break;
+        case 'f':
+            o->flags |= BDRV_REQ_FUA;
+            break;
+        case 'i':
+            printf("injecting invalid %s request\n",
+                   is_write ? "write" : "read");
+            return IO_OPTS_INJECTED;
+        case 'l':
+            o->lflag = true;
+            o->pattern_count = parse_num(optarg);
+            if (o->pattern_count < 0) {
+                return o->pattern_count;
+            }
+            break;
+        case 'n':
+            o->flags |= BDRV_REQ_NO_FALLBACK;
+            break;
+        case 'p':
+            break;
+        case 'P':
+            o->Pflag = true;
+            o->pattern = parse_pattern(optarg);
+            if (o->pattern < 0) {
+                return -EINVAL;
+            }
+            break;
+        case 'q':
+            o->qflag = true;
+            break;
+        case 's':
+            o->sflag = true;
+            if (is_write) {
+                o->file_name = optarg;
+                break;
+            }
+            o->pattern_offset = parse_num(optarg);
+            if (o->pattern_offset < 0) {
+                return o->pattern_offset;
+            }
+            break;
+        case 'u':
+            o->flags |= BDRV_REQ_MAY_UNMAP;
+            break;
+        case 'v':
+            o->vflag = true;
+            break;
+        case 'z':
+            o->zflag = true;
+            break;
+        default:
+            io_command_usage(cmd);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/*
+ * OFF and LEN from @args.  A LEN above BDRV_REQUEST_MAX_BYTES is refused
+ * when @limit_note is not NULL, which then completes the message.  Returns
+ * 0 or a negative errno after a message.
+ */
+static int parse_range(char **args, const char *limit_note,
+                       int64_t *offset, int64_t *count)
+{
+    *count = 0;
+    *offset = parse_num(args[0]);
+    if (*offset < 0) {
+        return *offset;
+    }
+    *count = parse_num(args[1]);
+    if (*count < 0) {
+        return *count;
+    }
+    if (limit_note && *count > BDRV_REQUEST_MAX_BYTES) {
+        printf("length cannot exceed %" PRIu64 "%s, given %s\n",
+               (uint64_t)BDRV_REQUEST_MAX_BYTES, limit_note, args[1]);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* The VM state area and compressed writes take whole sectors. */
+static bool sectors_ok(int64_t offset, int64_t count)
+{
+    if (!QEMU_IS_ALIGNED(offset, BDRV_SECTOR_SIZE)) {
+        printf("%" PRId64 " is not a sector-aligned value for 'offset'\n",
+               offset);
+        return false;
+    }
+    if (!QEMU_IS_ALIGNED(count, BDRV_SECTOR_SIZE)) {
+        printf("%" PRId64 " is not a sector-aligned value for 'count'\n",
+               count);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * What a read prints once its data is in: a failed -P check of the range
+ * @o describes, the dump (-v) and the statistics, the last two unless -q.
+ * Returns -EINVAL when the check failed, else 0.
+ */
+static int report_read(const IoRwOpts *o, const uint8_t *buf,
+                       int64_t offset, int64_t count, int64_t ns)
+{
+    int ret = 0;
+
+    if (o->Pflag && !buf_is_pattern(buf + o->pattern_offset,
+                                    o->pattern_count, o->pattern)) {
+        printf("Pattern verification failed at offset %" PRId64 ", %"
+               PRId64 " bytes\n", offset + o->pattern_offset,
+               o->pattern_count);
+        ret = -EINVAL;
+    }
+    if (!o->qflag) {
+        if (o->vflag) {
+            dump_buffer(buf, offset, count);
+        }
+        print_report("read", ns, offset, count, count, 1, o->Cflag);
+    }
+    return ret;
+}
+
+/* ---- read, readv, write, writev --------------------------------------- */
+
+static void read_help(void)
+{
+    printf(
+"\n"
+" Reads LEN bytes at offset OFF of the image.\n"
+"\n"
+" Example: 'read -v 512 1k' reads 1 KiB at offset 512 and dumps it.\n"
+"\n"
+" -b, -- read from the VM state area (not supported by emblock)\n"
+" -C, -- print the statistics as one line of comma-separated numbers\n"
+" -l, -- how many bytes to compare with -P (default: to the end)\n"
+" -p, -- accepted and ignored\n"
+" -P, -- check that the data read is all this byte\n"
+" -q, -- quiet: print no statistics\n"
+" -s, -- where the -P comparison starts in the data read\n"
+" -v, -- dump the data read in hex and ASCII\n"
+"\n");
+}
+
+static int read_f(IoState *s, int argc, char **argv)
+{
+    IoRwOpts o = { 0 };
+    int64_t offset, count, ns;
+    uint8_t *buf;
+    int ret;
+
+    ret = parse_rw_opts(argc, argv, "read", "bCl:pP:qs:v", false, &o);
+    if (ret < 0) {
+        return ret;
+    }
+    if (optind != argc - 2) {
+        io_command_usage("read");
+        return -EINVAL;
+    }
+    ret = parse_range(&argv[optind], "", &offset, &count);
+    if (ret < 0) {
+        return ret;
+    }
+    if (!o.Pflag && (o.lflag || o.sflag)) {
+        io_command_usage("read");
+        return -EINVAL;
+    }
+    if (!o.lflag) {
+        o.pattern_count = count - o.pattern_offset;
+    }
+    if (o.pattern_count < 0 || o.pattern_count + o.pattern_offset > count) {
+        printf("pattern verification range exceeds end of read data\n");
+        return -EINVAL;
+    }
+    if (o.bflag && !sectors_ok(offset, count)) {
+        return -EINVAL;
+    }
+
+    buf = io_alloc(s, count, 0xab);
+    ns = get_clock_ns();
+    /* There is no VM state area to read from. */
+    ret = o.bflag ? -ENOTSUP : blk_pread(s->blk, offset, count, buf, 0);
+    ns = get_clock_ns() - ns;
+    if (ret < 0) {
+        printf("read failed: %s\n", strerror(-ret));
+    } else {
+        ret = report_read(&o, buf, offset, count, ns);
+    }
+    io_free(s, buf);
+    return ret;
+}
+
+static void readv_help(void)
+{
+    printf(
+"\n"
+" Reads into several buffers, one per LEN, from offset OFF of the image.\n"
+"\n"
+" Example: 'readv -v 512 1k 1k' reads 2 KiB at offset 512 and dumps it.\n"
+"\n"
+" -C, -- print the statistics as one line of comma-separated numbers\n"
+" -P, -- check that the data read is all this byte\n"
+" -q, -- quiet: print no statistics\n"
+" -v, -- dump the data read in hex and ASCII\n"
+"\n");
+}
+
+static int readv_f(IoState *s, int argc, char **argv)
+{
+    IoRwOpts o = { 0 };
+    QEMUIOVector qiov;
+    int64_t offset, ns;
+    uint8_t *buf;
+    int ret;
+
+    ret = parse_rw_opts(argc, argv, "readv", "CP:qv", false, &o);
+    if (ret < 0) {
+        return ret;
+    }
+    if (optind > argc - 2) {
+        io_command_usage("readv");
+        return -EINVAL;
+    }
+    offset = parse_num(argv[optind]);
+    if (offset < 0) {
+        return offset;
+    }
+    optind++;
+    buf = io_create_iovec(s, &qiov, &argv[optind], argc - optind, 0xab);
+    if (!buf) {
+        return -EINVAL;
+    }
+
+    ns = get_clock_ns();
+    ret = io_rwv(s, false, offset, &qiov, 0);
+    ns = get_clock_ns() - ns;
+    if (ret < 0) {
+        printf("readv failed: %s\n", strerror(-ret));
+    } else {
+        o.pattern_count = qiov.size;
+        ret = report_read(&o, buf, offset, qiov.size, ns);
+    }
+    io_free(s, buf);
+    qemu_iovec_destroy(&qiov);
+    return ret;
+}
+
+static void write_help(void)
+{
+    printf(
+"\n"
+" Writes LEN bytes at offset OFF of the image, by default all 0xcd.\n"
+"\n"
+" Example: 'write -P 0x5a 512 1k' writes 1 KiB of 0x5a at offset 512.\n"
+"\n"
+" -b, -- write to the VM state area (not supported by emblock)\n"
+" -c, -- write compressed data\n"
+" -C, -- print the statistics as one line of comma-separated numbers\n"
+" -f, -- force unit access: the data is stable when the write completes\n"
+" -n, -- with -z, fail rather than fall back to writing zeroed buffers\n"
+" -p, -- accepted and ignored\n"
+" -P, -- write this byte instead of 0xcd\n"
+" -q, -- quiet: print no statistics\n"
+" -s, -- take the data from this file, repeated as needed\n"
+" -u, -- with -z, allow the range to be unmapped\n"
+" -z, -- write zeroes without a data buffer\n"
+"\n");
+}
+
+/* write's checks of its option combinations, in qemu-io's order. */
+static bool write_opts_ok(const IoRwOpts *o)
+{
+    if (o->bflag && o->zflag) {
+        printf("-b and -z cannot be specified at the same time\n");
+    } else if ((o->flags & BDRV_REQ_FUA) && (o->bflag || o->cflag)) {
+        printf("-f and -b or -c cannot be specified at the same time\n");
+    } else if ((o->flags & BDRV_REQ_NO_FALLBACK) && !o->zflag) {
+        printf("-n requires -z to be specified\n");
+    } else if ((o->flags & BDRV_REQ_MAY_UNMAP) && !o->zflag) {
+        printf("-u requires -z to be specified\n");
+    } else if (o->zflag + o->Pflag + o->sflag > 1) {
+        printf("Only one of -z, -P, and -s can be specified at the same "
+               "time\n");
+    } else {
+        return true;
+    }
+    return false;
+}
+
+/* Run the write @o describes; 0 or a negative errno. */
+static int do_write(IoState *s, const IoRwOpts *o, int64_t offset,
+                    int64_t count, const uint8_t *buf)
+{
+    BdrvRequestFlags flags = write_flags(s, o->flags);
+
+    if (o->bflag) {
+        return -ENOTSUP;    /* there is no VM state area */
+    } else if (o->zflag) {
+        return blk_pwrite_zeroes(s->blk, offset, count, flags);
+    } else if (o->cflag) {
+        flags |= BDRV_REQ_WRITE_COMPRESSED;
+    }
+    return blk_pwrite(s->blk, offset, count, buf, flags);
+}
+
+static int write_f(IoState *s, int argc, char **argv)
+{
+    IoRwOpts o = { .pattern = 0xcd };
+    int64_t offset, count, ns;
+    uint8_t *buf = NULL;
+    int ret;
+
+    ret = parse_rw_opts(argc, argv, "write", "bcCfnpP:qs:uz", true, &o);
+    if (ret < 0) {
+        return ret;
+    }
+    if (optind != argc - 2) {
+        io_command_usage("write");
+        return -EINVAL;
+    }
+    if (!write_opts_ok(&o)) {
+        return -EINVAL;
+    }
+    ret = parse_range(&argv[optind],
+                      o.flags & BDRV_REQ_NO_FALLBACK ? NULL : " without -n",
+                      &offset, &count);
+    if (ret < 0) {
+        return ret;
+    }
+    if ((o.bflag || o.cflag) && !sectors_ok(offset, count)) {
+        return -EINVAL;
+    }
+    if (o.sflag) {
+        buf = io_alloc_from_file(s, count, o.file_name);
+        if (!buf) {
+            return -EINVAL;
+        }
+    } else if (!o.zflag) {
+        buf = io_alloc(s, count, o.pattern);
+    }
+
+    ns = get_clock_ns();
+    ret = do_write(s, &o, offset, count, buf);
+    ns = get_clock_ns() - ns;
+    if (ret < 0) {
+        printf("write failed: %s\n", strerror(-ret));
+    } else {
+        ret = 0;
+        if (!o.qflag) {
+            print_report("wrote", ns, offset, count, count, 1, o.Cflag);
+        }
+    }
+    io_free(s, buf);
+    return ret;
+}
+
+static void writev_help(void)
+{
+    printf(
+"\n"
+" Writes from several buffers, one per LEN, at offset OFF of the image;\n"
+" the data is all 0xcd unless -P says otherwise.\n"
+"\n"
+" Example: 'writev 512 1k 1k' writes 2 KiB at offset 512.\n"
+"\n"
+" -C, -- print the statistics as one line of comma-separated numbers\n"
+" -f, -- force unit access: the data is stable when the write completes\n"
+" -P, -- write this byte instead of 0xcd\n"
+" -q, -- quiet: print no statistics\n"
+"\n");
+}
+
+static int writev_f(IoState *s, int argc, char **argv)
+{
+    IoRwOpts o = { .pattern = 0xcd };
+    QEMUIOVector qiov;
+    int64_t offset, ns;
+    uint8_t *buf;
+    int ret;
+
+    ret = parse_rw_opts(argc, argv, "writev", "CfP:q", true, &o);
+    if (ret < 0) {
+        return ret;
+    }
+    if (optind > argc - 2) {
+        io_command_usage("writev");
+        return -EINVAL;
+    }
+    offset = parse_num(argv[optind]);
+    if (offset < 0) {
+        return offset;
+    }
+    optind++;
+    buf = io_create_iovec(s, &qiov, &argv[optind], argc - optind,
+                          o.pattern);
+    if (!buf) {
+        return -EINVAL;
+    }
+
+    ns = get_clock_ns();
+    ret = io_rwv(s, true, offset, &qiov, write_flags(s, o.flags));
+    ns = get_clock_ns() - ns;
+    if (ret < 0) {
+        printf("writev failed: %s\n", strerror(-ret));
+    } else {
+        ret = 0;
+        if (!o.qflag) {
+            print_report("wrote", ns, offset, qiov.size, qiov.size, 1,
+                         o.Cflag);
+        }
+    }
+    io_free(s, buf);
+    qemu_iovec_destroy(&qiov);
+    return ret;
+}
+
+/* ---- aio_read, aio_write, aio_flush ----------------------------------- */
+
+/* One asynchronous request, from its command until it has reported. */
+typedef struct IoAioReq {
+    IoState *s;
+    IoRwOpts o;
+    bool is_write;
+    int64_t offset;
+    int64_t bytes;
+    QEMUIOVector qiov;       /* with @buf; unused by aio_write -z */
+    uint8_t *buf;
+    int64_t start_ns;
+    bool returned;           /* the issuing command has returned */
+    bool done;               /* the request has completed */
+    int ret;
+} IoAioReq;
+
+/* Print the outcome of @opaque, an IoAioReq, and free it. */
+static void io_aio_report(void *opaque)
+{
+    IoAioReq *req = opaque;
+    IoState *s = req->s;
+    int64_t ns = get_clock_ns() - req->start_ns;
+
+    if (req->ret < 0) {
+        printf("%s failed: %s\n", req->is_write ? "aio_write" : "readv",
+               strerror(-req->ret));
+    } else if (req->is_write) {
+        if (!req->o.qflag) {
+            print_report("wrote", ns, req->offset, req->bytes, req->bytes, 1,
+                         req->o.Cflag);
+        }
+    } else {
+        req->o.pattern_count = req->bytes;
+        report_read(&req->o, req->buf, req->offset, req->bytes, ns);
+    }
+    io_free(s, req->buf);
+    qemu_iovec_destroy(&req->qiov);
+    g_free(req);
+    s->aio_in_flight--;
+}
+
+static void coroutine_fn io_aio_entry(void *opaque)
+{
+    IoAioReq *req = opaque;
+    BlockBackend *blk = req->s->blk;
+
+    if (req->o.zflag) {
+        req->ret = blk_co_pwrite_zeroes(blk, req->offset, req->bytes,
+                                        req->o.flags);
+    } else if (req->is_write) {
+        req->ret = blk_co_pwritev(blk, req->offset, req->bytes, &req->qiov,
+                                  req->o.flags);
+    } else {
+        req->ret = blk_co_preadv(blk, req->offset, req->bytes, &req->qiov,
+                                 req->o.flags);
+    }
+    req->done = true;
+    if (req->returned) {
+        io_aio_report(req);
+    }
+}
+
+/* Start @req in its own coroutine; it reports and frees itself. */
+static void io_aio_submit(IoAioReq *req)
+{
+    req->s->aio_in_flight++;
+    req->start_ns = get_clock_ns();
+    qemu_aio_coroutine_enter(qemu_get_aio_context(),
+                             qemu_coroutine_create(io_aio_entry, req));
+    req->returned = true;
+    if (req->done) {
+        aio_bh_schedule_oneshot(qemu_get_aio_context(), io_aio_report, req);
+    }
+}
+
+void io_drain(IoState *s)
+{
+    AIO_WAIT_WHILE(qemu_get_aio_context(), s->aio_in_flight > 0);
+}
+
+static void aio_read_help(void)
+{
+    printf(
+"\n"
+" Starts reading into several buffers, one per LEN, from offset OFF of\n"
+" the image, and returns at once; the result is printed when the read\n"
+" completes.  aio_flush waits for all outstanding requests.  The command\n"
+" itself succeeds once the request is started, whatever its outcome.\n"
+"\n"
+" Example: 'aio_read -v 512 1k 1k' reads 2 KiB at offset 512 and dumps it.\n"
+"\n"
+" -C, -- print the statistics as one line of comma-separated numbers\n"
+" -i, -- only print that an invalid request is injected (no request)\n"
+" -P, -- check that the data read is all this byte\n"
+" -q, -- quiet: print no statistics\n"
+" -v, -- dump the data read in hex and ASCII\n"
+"\n");
+}
+
+static int aio_read_f(IoState *s, int argc, char **argv)
+{
+    g_autofree IoAioReq *req = g_new0(IoAioReq, 1);
+    int ret;
+
+    ret = parse_rw_opts(argc, argv, "aio_read", "CiP:qv", false, &req->o);
+    if (ret) {
+        return MIN(ret, 0);
+    }
+    if (optind > argc - 2) {
+        io_command_usage("aio_read");
+        return -EINVAL;
+    }
+    req->offset = parse_num(argv[optind]);
+    if (req->offset < 0) {
+        return req->offset;
+    }
+    optind++;
+    req->buf = io_create_iovec(s, &req->qiov, &argv[optind], argc - optind,
+                               0xab);
+    if (!req->buf) {
+        return -EINVAL;
+    }
+    req->s = s;
+    req->bytes = req->qiov.size;
+    io_aio_submit(g_steal_pointer(&req));
+    return 0;
+}
+
+static void aio_write_help(void)
+{
+    printf(
+"\n"
+" Starts writing from several buffers, one per LEN, at offset OFF of the\n"
+" image, and returns at once; the result is printed when the write\n"
+" completes.  aio_flush waits for all outstanding requests.  The command\n"
+" itself succeeds once the request is started, whatever its outcome.\n"
+" The data is all 0xcd unless -P says otherwise.\n"
+"\n"
+" Example: 'aio_write 512 1k 1k' writes 2 KiB at offset 512.\n"
+"\n"
+" -C, -- print the statistics as one line of comma-separated numbers\n"
+" -f, -- force unit access: the data is stable when the write completes\n"
+" -i, -- only print that an invalid request is injected (no request)\n"
+" -P, -- write this byte instead of 0xcd\n"
+" -q, -- quiet: print no statistics\n"
+" -u, -- with -z, allow the range to be unmapped\n"
+" -z, -- write zeroes without a data buffer (one LEN only)\n"
+"\n");
+}
+
+/* aio_write's option checks; false after a message. */
+static bool aio_write_opts_ok(const IoRwOpts *o, int nr_len)
+{
+    if (o->zflag && nr_len != 1) {
+        printf("-z supports only a single length parameter\n");
+    } else if ((o->flags & BDRV_REQ_MAY_UNMAP) && !o->zflag) {
+        printf("-u requires -z to be specified\n");
+    } else if (o->zflag && o->Pflag) {
+        printf("-z and -P cannot be specified at the same time\n");
+    } else {
+        return true;
+    }
+    return false;
+}
+
+static int aio_write_f(IoState *s, int argc, char **argv)
+{
+    g_autofree IoAioReq *req = g_new0(IoAioReq, 1);
+    int ret;
+
+    req->o.pattern = 0xcd;
+    ret = parse_rw_opts(argc, argv, "aio_write", "CfiP:quz", true, &req->o);
+    if (ret) {
+        return MIN(ret, 0);
+    }
+    if (optind > argc - 2) {
+        io_command_usage("aio_write");
+        return -EINVAL;
+    }
+    if (!aio_write_opts_ok(&req->o, argc - optind - 1)) {
+        return -EINVAL;
+    }
+    req->offset = parse_num(argv[optind]);
+    if (req->offset < 0) {
+        return req->offset;
+    }
+    optind++;
+    if (req->o.zflag) {
+        req->bytes = parse_num(argv[optind]);
+        if (req->bytes < 0) {
+            return req->bytes;
+        }
+    } else {
+        req->buf = io_create_iovec(s, &req->qiov, &argv[optind],
+                                   argc - optind, req->o.pattern);
+        if (!req->buf) {
+            return -EINVAL;
+        }
+        req->bytes = req->qiov.size;
+    }
+    req->s = s;
+    req->is_write = true;
+    req->o.flags = write_flags(s, req->o.flags);
+    io_aio_submit(g_steal_pointer(&req));
+    return 0;
+}
+
+static int aio_flush_f(IoState *s, int argc, char **argv)
+{
+    io_drain(s);
+    return 0;
+}
+
+/* ---- discard, flush, truncate, length --------------------------------- */
+
+static void discard_help(void)
+{
+    printf(
+"\n"
+" Discards LEN bytes at offset OFF of the image.\n"
+"\n"
+" Example: 'discard 512 1k' discards 1 KiB at offset 512.\n"
+"\n"
+" -C, -- print the statistics as one line of comma-separated numbers\n"
+" -q, -- quiet: print no statistics\n"
+"\n");
+}
+
+static int discard_f(IoState *s, int argc, char **argv)
+{
+    IoRwOpts o = { 0 };
+    int64_t offset, bytes, ns;
+    int ret;
+
+    ret = parse_rw_opts(argc, argv, "discard", "Cq", true, &o);
+    if (ret < 0) {
+        return ret;
+    }
+    if (optind != argc - 2) {
+        io_command_usage("discard");
+        return -EINVAL;
+    }
+    ret = parse_range(&argv[optind], "", &offset, &bytes);
+    if (ret < 0) {
+        return ret;
+    }
+
+    ns = get_clock_ns();
+    ret = blk_pdiscard(s->blk, offset, bytes);
+    ns = get_clock_ns() - ns;
+    if (ret < 0) {
+        printf("discard failed: %s\n", strerror(-ret));
+        return ret;
+    }
+    if (!o.qflag) {
+        print_report("discard", ns, offset, bytes, bytes, 1, o.Cflag);
+    }
+    return 0;
+}
+
+/* A failed flush prints nothing, as in qemu-io; it still fails. */
+static int flush_f(IoState *s, int argc, char **argv)
+{
+    return blk_flush(s->blk);
+}
+
+static int truncate_f(IoState *s, int argc, char **argv)
+{
+    static const char *const modes[] = {
+        [PREALLOC_MODE_OFF] = "off",
+        [PREALLOC_MODE_METADATA] = "metadata",
+        [PREALLOC_MODE_FALLOC] = "falloc",
+        [PREALLOC_MODE_FULL] = "full",
+    };
+    PreallocMode prealloc = PREALLOC_MODE_OFF;
+    Error *err = NULL;
+    int64_t offset;
+    int c, ret;
+
+    while ((c = getopt(argc, argv, "m:")) != -1) {
+        switch (c) {
+        case 'm':
+            for (prealloc = 0; prealloc < G_N_ELEMENTS(modes); prealloc++) {
+                if (!strcmp(optarg, modes[prealloc])) {
+                    break;
+                }
+            }
+            if (prealloc == G_N_ELEMENTS(modes)) {
+                error_report("Invalid preallocation mode '%s'", optarg);
+                return -EINVAL;
+            }
+            break;
+        default:
+            io_command_usage("truncate");
+            return -EINVAL;
+        }
+    }
+    /* Words after the offset are ignored, as in qemu-io. */
+    if (optind >= argc) {
+        io_command_usage("truncate");
+        return -EINVAL;
+    }
+    offset = cvtnum(argv[optind]);
+    if (offset < 0) {
+        /* qemu-io names the first word, even when it is "-m". */
+        print_cvtnum_error(offset, argv[1]);
+        return offset;
+    }
+    ret = blk_truncate(s->blk, offset, false, prealloc, 0, &err);
+    if (ret < 0) {
+        error_report_err(err);
+        return ret;
+    }
+    return 0;
+}
+
+static int length_f(IoState *s, int argc, char **argv)
+{
+    int64_t size = blk_getlength(s->blk);
+    char s1[64];
+
+    if (size < 0) {
+        printf("getlength: %s\n", strerror(-size));
+        return size;
+    }
+    cvtstr(size, s1, sizeof(s1));
+    printf("%s\n", s1);
+    return 0;
+}
+
+/* ---- alloc, map ------------------------------------------------------- */
+
+/*
+ * alloc OFFSET [COUNT]: how many of COUNT (default 512) bytes from OFFSET
+ * are allocated in the top node itself.  COUNT shrinks to what lies before
+ * the end of the image.
+ */
+static int alloc_f(IoState *s, int argc, char **argv)
+{
+    BlockDriverState *bs = blk_bs(s->blk);
+    int64_t offset, start, count, remaining, num, sum_alloc = 0;
+    char s1[64];
+    int ret;
+
+    start = offset = parse_num(argv[1]);
+    if (offset < 0) {
+        return offset;
+    }
+    count = BDRV_SECTOR_SIZE;
+    if (argc == 3) {
+        count = parse_num(argv[2]);
+        if (count < 0) {
+            return count;
+        }
+    }
+
+    remaining = count;
+    while (remaining) {
+        ret = bdrv_is_allocated(bs, offset, remaining, &num);
+        if (ret < 0) {
+            printf("is_allocated failed: %s\n", strerror(-ret));
+            return ret;
+        }
+        offset += num;
+        remaining -= num;
+        if (ret) {
+            sum_alloc += num;
+        }
+        if (num == 0) {
+            count -= remaining;
+            remaining = 0;
+        }
+    }
+
+    cvtstr(start, s1, sizeof(s1));
+    printf("%" PRId64 "/%" PRId64 " bytes allocated at offset %s\n",
+           sum_alloc, count, s1);
+    return 0;
+}
+
+/*
+ * Allocation status at @offset and, in *pnum, the length of the run of
+ * bytes (up to @bytes) that share it; or a negative errno.
+ */
+static int map_run(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                   int64_t *pnum)
+{
+    int64_t num;
+    int ret, first;
+
+    first = ret = bdrv_is_allocated(bs, offset, bytes, &num);
+    if (ret < 0) {
+        return ret;
+    }
+    *pnum = num;
+    while (bytes > 0 && num) {
+        offset += num;
+        bytes -= num;
+        ret = bdrv_is_allocated(bs, offset, bytes, &num);
+        if (ret != first || !num) {
+            break;
+        }
+        *pnum += num;
+    }
+    return first;
+}
+
+/* map: the allocated and unallocated runs of the top node, in order. */
+static int map_f(IoState *s, int argc, char **argv)
+{
+    int64_t offset = 0, bytes, num;
+    char s1[64], s2[64];
+    int ret;
+
+    bytes = blk_getlength(s->blk);
+    if (bytes < 0) {
+        printf("Failed to query image length: %s\n", strerror(-bytes));
+        return bytes;
+    }
+    while (bytes) {
+        ret = map_run(blk_bs(s->blk), offset, bytes, &num);
+        if (ret < 0) {
+            printf("Failed to get allocation status: %s\n", strerror(-ret));
+            return ret;
+        }
+        if (!num) {
+            printf("Unexpected end of image\n");
+            return -EIO;
+        }
+        cvtstr(num, s1, sizeof(s1));
+        cvtstr(offset, s2, sizeof(s2));
+        printf("%s (0x%" PRIx64 ") bytes %s at offset %s (0x%" PRIx64 ")\n",
+               s1, (uint64_t)num, ret ? "    allocated" : "not allocated",
+               s2, (uint64_t)offset);
+        offset += num;
+        bytes -= num;
+    }
+    return 0;
+}
+
+/* ---- sleep, help, quit ------------------------------------------------ */
+
+static void sleep_expired(void *opaque)
+{
+    *(bool *)opaque = true;
+}
+
+/* Sleep while the event loop runs (aio requests keep completing). */
+static int sleep_f(IoState *s, int argc, char **argv)
+{
+    AioContext *ctx = qemu_get_aio_context();
+    QEMUTimer *timer;
+    bool expired = false;
+    char *end;
+    long ms;
+
+    ms = strtol(argv[1], &end, 0);
+    if (ms < 0 || *end) {
+        printf("%s is not a valid number\n", argv[1]);
+        return -EINVAL;
+    }
+    timer = aio_timer_new(ctx, sleep_expired, &expired);
+    timer_mod_ns(timer, qemu_clock_get_ns() +
+                 MIN((int64_t)ms, INT64_MAX / 2 / 1000000) * 1000000);
+    AIO_WAIT_WHILE(ctx, !expired);
+    timer_free(timer);
+    return 0;
+}
+
+static int help_f(IoState *s, int argc, char **argv);
+
+static int quit_f(IoState *s, int argc, char **argv)
+{
+    s->quit = true;
+    return 0;
+}
+
+/* ---- The table -------------------------------------------------------- */
+
+/* Sorted by name, which is the order `help` lists them in. */
+static const IoCmd io_cmds[] = {
+    {
+        .name = "aio_flush", .cfunc = aio_flush_f,
+        .oneline = "completes all outstanding aio requests",
+    }, {
+        .name = "aio_read", .cfunc = aio_read_f,
+        .argmin = 2, .argmax = -1,
+        .args = "[-Ciqv] [-P pattern] off len [len..]",
+        .oneline = "asynchronously reads a number of bytes",
+        .help = aio_read_help,
+    }, {
+        .name = "aio_write", .cfunc = aio_write_f,
+        .argmin = 2, .argmax = -1, .perm = BLK_PERM_WRITE,
+        .args = "[-Cfiquz] [-P pattern] off len [len..]",
+        .oneline = "asynchronously writes a number of bytes",
+        .help = aio_write_help,
+    }, {
+        .name = "alloc", .altname = "a", .cfunc = alloc_f,
+        .argmin = 1, .argmax = 2,
+        .args = "offset [count]",
+        .oneline = "checks if offset is allocated in the file",
+    }, {
+        .name = "close", .altname = "c", .cfunc = io_close_f,
+        .oneline = "close the current open file",
+    }, {
+        .name = "discard", .altname = "d", .cfunc = discard_f,
+        .argmin = 2, .argmax = -1, .perm = BLK_PERM_WRITE,
+        .args = "[-Cq] off len",
+        .oneline = "discards a number of bytes at a specified offset",
+        .help = discard_help,
+    }, {
+        .name = "flush", .altname = "f", .cfunc = flush_f,
+        .oneline = "flush all in-core file state to disk",
+    }, {
+        .name = "help", .altname = "?", .cfunc = help_f,
+        .argmin = 0, .argmax = 1, .flags = IO_CMD_GLOBAL,
+        .args = "[command]",
+        .oneline = "help for one or all commands",
+    }, {
+        .name = "length", .altname = "l", .cfunc = length_f,
+        .oneline = "gets the length of the current file",
+    }, {
+        .name = "map", .cfunc = map_f,
+        .args = "",
+        .oneline = "prints the allocated areas of a file",
+    }, {
+        .name = "open", .altname = "o", .cfunc = io_open_f,
+        .argmin = 1, .argmax = -1, .flags = IO_CMD_NOFILE_OK,
+        .args = "[-rnkU] [-t cache] [-d discard] [-i aio] [-o options] "
+                "[path]",
+        .oneline = "open the file specified by path",
+        .help = io_open_help,
+    }, {
+        .name = "quit", .altname = "q", .cfunc = quit_f,
+        .argmin = -1, .argmax = -1, .flags = IO_CMD_GLOBAL,
+        .oneline = "exit the program",
+    }, {
+        .name = "read", .altname = "r", .cfunc = read_f,
+        .argmin = 2, .argmax = -1,
+        .args = "[-abCqv] [-P pattern [-s off] [-l len]] off len",
+        .oneline = "reads a number of bytes at a specified offset",
+        .help = read_help,
+    }, {
+        .name = "readv", .cfunc = readv_f,
+        .argmin = 2, .argmax = -1,
+        .args = "[-Cqv] [-P pattern] off len [len..]",
+        .oneline = "reads a number of bytes at a specified offset",
+        .help = readv_help,
+    }, {
+        .name = "sleep", .cfunc = sleep_f,
+        .argmin = 1, .argmax = 1, .flags = IO_CMD_NOFILE_OK,
+        .oneline = "waits for the given value in milliseconds",
+    }, {
+        .name = "truncate", .altname = "t", .cfunc = truncate_f,
+        .argmin = 1, .argmax = 3, .perm = BLK_PERM_WRITE | BLK_PERM_RESIZE,
+        .args = "[-m prealloc_mode] off",
+        .oneline = "truncates the current file at the given offset",
+    }, {
+        .name = "write", .altname = "w", .cfunc = write_f,
+        .argmin = 2, .argmax = -1, .perm = BLK_PERM_WRITE,
+        .args = "[-bcCfnquz] [-P pattern | -s source_file] off len",
+        .oneline = "writes a number of bytes at a specified offset",
+        .help = write_help,
+    }, {
+        .name = "writev", .cfunc = writev_f,
+        .argmin = 2, .argmax = -1, .perm = BLK_PERM_WRITE,
+        .args = "[-Cfq] [-P pattern] off len [len..]",
+        .oneline = "writes a number of bytes at a specified offset",
+        .help = writev_help,
+    },
+};
+
+static const IoCmd *find_command(const char *name)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(io_cmds); i++) {
+        const IoCmd *ct = &io_cmds[i];
+
+        if (!strcmp(ct->name, name) ||
+            (ct->altname && !strcmp(ct->altname, name))) {
+            return ct;
+        }
+    }
+    return NULL;
+}
+
+/* "NAME ARGS -- ONELINE", under the name the user typed. */
+static void help_oneline(const char *name, const IoCmd *ct)
+{
+    printf("%s ", name);
+    if (ct->args) {
+        printf("%s ", ct->args);
+    }
+    printf("-- %s\n", ct->oneline);
+}
+
+void io_command_usage(const char *name)
+{
+    const IoCmd *ct = find_command(name);
+
+    assert(ct);
+    help_oneline(ct->name, ct);
+}
+
+static int help_f(IoState *s, int argc, char **argv)
+{
+    const IoCmd *ct;
+
+    if (argc < 2) {
+        for (size_t i = 0; i < G_N_ELEMENTS(io_cmds); i++) {
+            help_oneline(io_cmds[i].name, &io_cmds[i]);
+        }
+        printf("\nUse 'help commandname' for extended help.\n");
+        return 0;
+    }
+    ct = find_command(argv[1]);
+    if (!ct) {
+        printf("command %s not found\n", argv[1]);
+        return -EINVAL;
+    }
+    help_oneline(argv[1], ct);
+    if (ct->help) {
+        ct->help();
+    }
+    return 0;
+}
+
+/* Whether @ct may run now, with its number of arguments; else a message. */
+static bool command_ok(IoState *s, const IoCmd *ct, int argc, char **argv)
+{
+    int nargs = argc - 1;
+
+    if (!(ct->flags & (IO_CMD_GLOBAL | IO_CMD_NOFILE_OK)) && !s->blk) {
+        fprintf(stderr, "no file open, try 'help open'\n");
+        return false;
+    }
+    if (nargs >= ct->argmin && (ct->argmax == -1 || nargs <= ct->argmax)) {
+        return true;
+    }
+    if (ct->argmax == -1) {
+        fprintf(stderr, "bad argument count %d to %s, expected at least %d "
+                "arguments\n", nargs, argv[0], ct->argmin);
+    } else if (ct->argmin == ct->argmax) {
+        fprintf(stderr, "bad argument count %d to %s, expected %d "
+                "arguments\n", nargs, argv[0], ct->argmin);
+    } else {
+        fprintf(stderr, "bad argument count %d to %s, expected between %d "
+                "and %d arguments\n", nargs, argv[0], ct->argmin,
+                ct->argmax);
+    }
+    return false;
+}
+
+/* Take the permissions @ct needs beyond those the backend holds. */
+static int command_perm(IoState *s, const IoCmd *ct)
+{
+    Error *err = NULL;
+    int ret;
+
+    if (!s->blk || !(ct->perm & ~s->perm)) {
+        return 0;
+    }
+    ret = blk_set_perm(s->blk, s->perm | ct->perm, s->shared_perm, &err);
+    if (ret < 0) {
+        error_report_err(err);
+        return ret;
+    }
+    s->perm |= ct->perm;
+    return 0;
+}
+
+int io_command(IoState *s, const char *line)
+{
+    g_autofree char *input = g_strdup(line);
+    g_autofree char **argv = g_new0(char *, strlen(line) / 2 + 2);
+    const IoCmd *ct;
+    char *p = input, *word;
+    int argc = 0, ret;
+
+    /* Words are separated by single spaces; runs of spaces are skipped. */
+    while ((word = strsep(&p, " "))) {
+        if (*word) {
+            argv[argc++] = word;
+        }
+    }
+    if (argc == 0) {
+        return 0;
+    }
+    ct = find_command(argv[0]);
+    if (!ct) {
+        fprintf(stderr, "command \"%s\" not found\n", argv[0]);
+        return -EINVAL;
+    }
+    if (!command_ok(s, ct, argc, argv)) {
+        return -EINVAL;
+    }
+    ret = command_perm(s, ct);
+    if (ret < 0) {
+        return ret;
+    }
+    optind = 0;    /* GNU getopt: start afresh, permuting again */
+    return ct->cfunc(s, argc, argv);
+}

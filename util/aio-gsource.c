@@ -22,13 +22,21 @@ static gboolean aio_source_prepare(GSource *source, gint *timeout)
     /* Ask aio_notify() to write the eventfd while GLib may sleep. */
     __atomic_fetch_or(&ctx->notify_me, 1, __ATOMIC_SEQ_CST);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (aio_bh_pending(ctx)) {
+    deadline = aio_bh_pending(ctx) ? 0 : aio_timers_deadline(ctx);
+    if (deadline == 0) {
+        /*
+         * GLib will not sleep, and skips check() for a source that is ready
+         * at prepare(), so drop the request here; left set, it would make
+         * every aio_notify() write the eventfd from now on.
+         */
+        __atomic_fetch_and(&ctx->notify_me, ~1, __ATOMIC_SEQ_CST);
         *timeout = 0;
         return TRUE;
     }
-    deadline = aio_timers_deadline(ctx);
-    *timeout = deadline < 0 ? -1 : (gint)DIV_ROUND_UP(deadline, 1000000);
-    return deadline == 0;
+    /* Round up to whole milliseconds, and clamp what does not fit a gint. */
+    *timeout = deadline < 0 ? -1 :
+               (gint)MIN(DIV_ROUND_UP(deadline, 1000000), G_MAXINT);
+    return FALSE;
 }
 
 static gboolean aio_source_check(GSource *source)

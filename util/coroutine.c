@@ -156,20 +156,28 @@ static inline void asan_start_switch(Coroutine *from, Coroutine *to,
 #endif
 }
 
-/* Called on @self's stack right after a switch to it. */
+/*
+ * Called on @self's stack right after a switch to it.
+ *
+ * No local variable here may have its address taken: with
+ * detect_stack_use_after_return such locals live on ASan's fake stack, and
+ * the fake stack of a coroutine that ended is destroyed, although its
+ * trampoline and coroutine_switch() frames stay live for the next
+ * coroutine that reuses the stack.  So the old stack bounds are written
+ * straight into the thread state.
+ */
 static inline void asan_finish_switch(Coroutine *self)
 {
 #ifdef CONFIG_ASAN
-    const void *bottom;
-    size_t size;
-
     CoroutineThread *t = co_thread_self();
 
-    __sanitizer_finish_switch_fiber(self->asan_fake_stack, &bottom, &size);
-    if (!t->leader.stack) {
+    if (t->leader.stack) {
+        __sanitizer_finish_switch_fiber(self->asan_fake_stack, NULL, NULL);
+    } else {
         /* The first switch of a thread always comes from its own stack. */
-        t->leader.stack = (void *)bottom;
-        t->leader.stack_size = size;
+        __sanitizer_finish_switch_fiber(self->asan_fake_stack,
+                                        (const void **)&t->leader.stack,
+                                        &t->leader.stack_size);
     }
 #endif
 }
@@ -367,8 +375,9 @@ void qemu_coroutine_enter_if_inactive(Coroutine *co)
 /* Never inlined, for the same reason as coroutine_switch(). */
 void coroutine_fn __attribute__((noinline)) qemu_coroutine_yield(void)
 {
-    Coroutine *self = co_thread->current;
-    Coroutine *to = self->caller;
+    CoroutineThread *t = co_thread;
+    Coroutine *self = t ? t->current : NULL;
+    Coroutine *to = self ? self->caller : NULL;
 
     if (!to) {
         fprintf(stderr, "Co-routine is yielding to no one\n");

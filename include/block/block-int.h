@@ -321,6 +321,10 @@ BdrvChild *bdrv_cow_child(BlockDriverState *bs);
 /* The next layer down a chain: the filtered or COW child's node. */
 BlockDriverState *bdrv_filter_or_cow_bs(BlockDriverState *bs);
 
+/* Driver information (cluster size...); -ENOTSUP when there is none. */
+int coroutine_fn bdrv_co_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);
+int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);
+
 /* Refresh bs->bl from the children and the driver. */
 void bdrv_refresh_limits(BlockDriverState *bs, Error **errp);
 

@@ -625,6 +625,8 @@ static void test_sleep_wake_from_coroutine(void)
 
 int main(int argc, char **argv)
 {
+    /* Last-resort bound on the whole program (the sanitized run included). */
+    alarm(120);
     g_test_init(&argc, &argv, NULL);
     qemu_get_aio_context();
     g_test_add_func("/co-lock/mutex/exclusion", test_mutex_exclusion);

@@ -627,8 +627,29 @@ static void test_reenter_aborts(void)
     g_test_trap_assert_stderr("*re-entered recursively*");
 }
 
+/* Yielding outside any coroutine aborts, in a thread new to coroutines. */
+
+static gpointer yield_thread(gpointer opaque)
+{
+    qemu_coroutine_yield();
+    return NULL;
+}
+
+static void test_yield_outside_aborts(void)
+{
+    if (g_test_subprocess()) {
+        g_thread_join(g_thread_new("yield", yield_thread, NULL));
+        return;
+    }
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_failed();
+    g_test_trap_assert_stderr("*yielding to no one*");
+}
+
 int main(int argc, char **argv)
 {
+    /* Last-resort bound on the whole program (the sanitized run included). */
+    alarm(120);
     g_test_init(&argc, &argv, NULL);
     qemu_get_aio_context();
     g_test_add_func("/coroutine/basic", test_basic);
@@ -645,5 +666,7 @@ int main(int argc, char **argv)
     g_test_add_func("/coroutine/wake-from-main", test_wake_from_main);
     g_test_add_func("/coroutine/migrate-threads", test_migrate_threads);
     g_test_add_func("/coroutine/reenter-aborts", test_reenter_aborts);
+    g_test_add_func("/coroutine/yield-outside-aborts",
+                    test_yield_outside_aborts);
     return g_test_run();
 }
