@@ -602,7 +602,7 @@ static int coroutine_fn file_co_block_status(BlockDriverState *bs,
 {
     BDRVFileState *s = bs->opaque;
     int64_t align = bs->bl.request_alignment;
-    int64_t data, hole;
+    int64_t data = 0, hole = 0;
     int ret;
 
     *map = offset;

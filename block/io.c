@@ -932,6 +932,8 @@ typedef struct BdrvSyncCo {
     void *buf;
     BdrvRequestFlags flags;
     BlockDriverInfo *bdi;
+    BdrvCheckResult *check;
+    BdrvCheckMode fix;
     int op;
     int64_t ret;
     bool done;
@@ -939,6 +941,7 @@ typedef struct BdrvSyncCo {
 
 enum {
     SYNC_READ, SYNC_WRITE, SYNC_FLUSH, SYNC_LENGTH, SYNC_ALLOCATED, SYNC_INFO,
+    SYNC_CHECK,
 };
 
 static void coroutine_fn bdrv_sync_entry(void *opaque)
@@ -965,6 +968,11 @@ static void coroutine_fn bdrv_sync_entry(void *opaque)
         break;
     case SYNC_INFO:
         s->ret = bdrv_co_get_info(s->bs, s->bdi);
+        break;
+    case SYNC_CHECK:
+        s->ret = s->bs->drv->bdrv_co_check ?
+                 s->bs->drv->bdrv_co_check(s->bs, s->check, s->fix) :
+                 -ENOTSUP;
         break;
     }
     s->done = true;
@@ -1014,5 +1022,14 @@ int64_t bdrv_get_allocated_file_size(BlockDriverState *bs)
 int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
 {
     BdrvSyncCo s = { .op = SYNC_INFO, .bs = bs, .bdi = bdi };
+    return bdrv_sync(&s);
+}
+
+int bdrv_check(BlockDriverState *bs, BdrvCheckResult *result,
+               BdrvCheckMode fix)
+{
+    BdrvSyncCo s = { .op = SYNC_CHECK, .bs = bs, .check = result,
+                     .fix = fix };
+    memset(result, 0, sizeof(*result));
     return bdrv_sync(&s);
 }

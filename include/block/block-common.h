@@ -96,6 +96,30 @@ typedef enum PreallocMode {
 #define BDRV_REQUEST_MAX_BYTES  ((int64_t)(INT_MAX & ~511))
 #define BDRV_SECTOR_SIZE 512
 
+/* Result of a consistency check (qemu-img check). */
+typedef struct BdrvCheckResult {
+    int corruptions;
+    int leaks;
+    int check_errors;
+    int corruptions_fixed;
+    int leaks_fixed;
+    int64_t image_end_offset;
+    int64_t total_clusters;
+    int64_t allocated_clusters;
+    int64_t fragmented_clusters;
+    int64_t compressed_clusters;
+} BdrvCheckResult;
+
+typedef enum BdrvCheckMode {
+    BDRV_FIX_LEAKS = 1,
+    BDRV_FIX_ERRORS = 2,
+} BdrvCheckMode;
+
+typedef struct BlockDriverInfo {
+    int cluster_size;           /* 0: not a clustered format */
+    bool is_dirty;
+} BlockDriverInfo;
+
 /*
  * Metadata writes a format driver has issued on a node since it was
  * opened, by kind; tests use them to prove that an operation wrote none.

@@ -65,30 +65,6 @@ typedef struct BlockLimits {
     size_t opt_mem_alignment;
 } BlockLimits;
 
-/* Result of a consistency check (qemu-img check). */
-typedef struct BdrvCheckResult {
-    int corruptions;
-    int leaks;
-    int check_errors;
-    int corruptions_fixed;
-    int leaks_fixed;
-    int64_t image_end_offset;
-    int64_t total_clusters;
-    int64_t allocated_clusters;
-    int64_t fragmented_clusters;
-    int64_t compressed_clusters;
-} BdrvCheckResult;
-
-typedef enum BdrvCheckMode {
-    BDRV_FIX_LEAKS = 1,
-    BDRV_FIX_ERRORS = 2,
-} BdrvCheckMode;
-
-typedef struct BlockDriverInfo {
-    int cluster_size;           /* 0: not a clustered format */
-    bool is_dirty;
-} BlockDriverInfo;
-
 struct BlockDriver {
     const char *format_name;
     size_t instance_size;       /* bytes of bs->opaque */
@@ -323,7 +299,6 @@ BlockDriverState *bdrv_filter_or_cow_bs(BlockDriverState *bs);
 
 /* Driver information (cluster size...); -ENOTSUP when there is none. */
 int coroutine_fn bdrv_co_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);
-int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);
 
 /* Refresh bs->bl from the children and the driver. */
 void bdrv_refresh_limits(BlockDriverState *bs, Error **errp);

@@ -158,6 +158,17 @@ int bdrv_is_all_zeroes(BlockDriverState *bs);
 /* Whether the node can honour BDRV_REQ_MAY_UNMAP on zero writes. */
 bool bdrv_can_write_zeroes_with_unmap(BlockDriverState *bs);
 
+/*
+ * Check the image's consistency (qemu-img check), repairing what @fix asks
+ * for.  Returns 0 when the check ran (its findings are in @result), or
+ * -ENOTSUP when the format has no check, or another -errno.
+ */
+int bdrv_check(BlockDriverState *bs, BdrvCheckResult *result,
+               BdrvCheckMode fix);
+
+/* Driver information: cluster size, dirty flag (-ENOTSUP without). */
+int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);
+
 /* The node's metadata-write counters (all zero for non-formats). */
 void bdrv_get_metadata_stats(BlockDriverState *bs, BdrvMetadataStats *st);
 

@@ -40,7 +40,9 @@
 #include <sys/stat.h>
 #include "block/block.h"
 #include "block/block-backend.h"
+#include "util/aio.h"
 #include "util/buffer-zero.h"
+#include "util/coroutine.h"
 
 #define KiB (INT64_C(1) << 10)
 #define MiB (INT64_C(1) << 20)
@@ -341,12 +343,12 @@ static void op_wipe(Model *m)
     memset(m->ref, 0, m->size);
 }
 
+static void discard_adopt(Model *m, int64_t off, int64_t len);
+
 static void op_discard(Model *m)
 {
     int64_t len = pick_len(m, m->size);
     int64_t off = pick_offset(m, len);
-    uint8_t *buf = m->buf;
-    int64_t i;
     int ret;
 
     model_log(m, "discard %" PRId64 "+%" PRId64, off, len);
@@ -355,8 +357,19 @@ static void op_discard(Model *m)
     if (ret < 0) {
         model_fail(m, "discard failed: %s", strerror(-ret));
     }
+    discard_adopt(m, off, len);
+}
 
-    /* Adopt what the image now holds, if discard was allowed to do it. */
+/*
+ * After a discard of [off, off + len): each byte must read as before or,
+ * if the node may discard, as zero; the model adopts what the image holds.
+ */
+static void discard_adopt(Model *m, int64_t off, int64_t len)
+{
+    uint8_t *buf = m->buf;
+    int64_t i;
+    int ret;
+
     memset(buf, 0xa5, len);
     ret = blk_pread(m->blk, off, len, buf, 0);
     if (ret < 0) {
@@ -633,22 +646,233 @@ static void op_checkpoint(Model *m)
                   m->host_ref, -m->cfg->window_offset, m->cfg->file_size);
 }
 
+/* ---- Batches of concurrent requests ---------------------------------- */
+
+typedef enum SubOpKind {
+    SUB_WRITE,
+    SUB_ZEROES,
+    SUB_DISCARD,
+    SUB_READ,
+    SUB_STATUS,
+    SUB__MAX,
+} SubOpKind;
+
+/* One request of a batch, run in its own coroutine. */
+typedef struct SubOp {
+    BlockBackend *blk;
+    BlockDriverState *bs;
+    int64_t index;           /* its operation index in the history */
+    SubOpKind kind;
+    int64_t off;
+    int64_t len;
+    BdrvRequestFlags flags;
+    unsigned mode;
+    uint8_t *buf;
+    int64_t pnum;
+    int64_t map;
+    BlockDriverState *file;
+    int ret;
+    bool done;
+} SubOp;
+
+static void coroutine_fn sub_op_entry(void *opaque)
+{
+    SubOp *s = opaque;
+
+    switch (s->kind) {
+    case SUB_WRITE:
+        s->ret = blk_co_pwrite(s->blk, s->off, s->len, s->buf, s->flags);
+        break;
+    case SUB_ZEROES:
+        s->ret = blk_co_pwrite_zeroes(s->blk, s->off, s->len, s->flags);
+        break;
+    case SUB_DISCARD:
+        s->ret = blk_co_pdiscard(s->blk, s->off, s->len);
+        break;
+    case SUB_READ:
+        s->ret = blk_co_pread(s->blk, s->off, s->len, s->buf, 0);
+        break;
+    default:
+        s->ret = bdrv_co_block_status(s->bs, s->mode, s->off, s->len,
+                                      &s->pnum, &s->map, &s->file);
+        break;
+    }
+    s->done = true;
+    aio_wait_kick();
+}
+
+/* The length of one request of a batch: small, to share units. */
+static int64_t pick_sub_len(Model *m)
+{
+    int r = rng_range(m, 0, 99);
+
+    return r < 70 ? rng_range(m, 1, 1500) :
+           r < 90 ? rng_range(m, 1, 8 * KiB) : rng_range(m, 1, 64 * KiB);
+}
+
+/* The gap before the next request: often none, so neighbours touch. */
+static int64_t pick_sub_gap(Model *m)
+{
+    int r = rng_range(m, 0, 99);
+
+    return r < 50 ? 0 : r < 80 ? rng_range(m, 1, 511) :
+           rng_range(m, 0, 8 * KiB);
+}
+
+/*
+ * Issue 2 to 8 requests on disjoint but often adjacent ranges at once, in
+ * a random order, and check each like its synchronous form: ranges that
+ * share a request-alignment unit must be serialised by the block layer,
+ * or a read-modify-write loses its neighbour's bytes.
+ */
+static void op_batch(Model *m)
+{
+    static const unsigned modes[] = {
+        BDRV_WANT_ZERO, BDRV_WANT_ALLOCATED, BDRV_WANT_PRECISE,
+    };
+    int n = rng_range(m, 2, 8);
+    SubOp subs[8];
+    int order[8];
+    int64_t total = 0, pos;
+    int i, j;
+
+    memset(subs, 0, sizeof(subs));
+    for (i = 0; i < n; i++) {
+        subs[i].len = pick_sub_len(m);
+        total += subs[i].len + (i ? pick_sub_gap(m) : 0);
+        subs[i].off = total - subs[i].len;
+    }
+    pos = rng_chance(m, 10) ? m->size - total :
+          rng_range(m, 0, m->size - total);
+    for (i = 0; i < n; i++) {
+        SubOp *s = &subs[i];
+        uint8_t fill = rng_range(m, 1, 255);
+        int64_t k;
+
+        s->blk = m->blk;
+        s->bs = m->bs;
+        s->off += pos;
+        s->kind = rng_range(m, 0, SUB__MAX - 1);
+        s->buf = qemu_blockalign(4 * KiB, s->len);
+        switch (s->kind) {
+        case SUB_WRITE:
+            s->flags = rng_chance(m, 5) ? BDRV_REQ_FUA : 0;
+            if (rng_chance(m, 20)) {
+                memset(s->buf, 0, s->len);
+            } else {
+                for (k = 0; k < s->len; k++) {
+                    s->buf[k] = fill + (uint8_t)k;
+                }
+            }
+            break;
+        case SUB_ZEROES:
+            s->flags = rng_chance(m, 50) ? BDRV_REQ_MAY_UNMAP : 0;
+            break;
+        case SUB_READ:
+            memset(s->buf, 0xa5, s->len);
+            break;
+        case SUB_STATUS:
+            s->mode = modes[rng_range(m, 0, G_N_ELEMENTS(modes) - 1)];
+            break;
+        default:
+            break;
+        }
+        order[i] = i;
+    }
+    for (i = n - 1; i > 0; i--) {
+        int tmp;
+
+        j = rng_range(m, 0, i);
+        tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+    }
+
+    for (i = 0; i < n; i++) {
+        static const char *const names[] = {
+            "write", "write-zeroes", "discard", "read", "block-status",
+        };
+        SubOp *s = &subs[order[i]];
+
+        if (i) {
+            m->op++;
+        }
+        s->index = m->op;
+        model_log(m, "batch %d/%d: %s %" PRId64 "+%" PRId64 " flags=0x%x"
+                  " mode=0x%x", i + 1, n, names[s->kind], s->off, s->len,
+                  s->flags, s->mode);
+        qemu_coroutine_enter(qemu_coroutine_create(sub_op_entry, s));
+    }
+    for (i = 0; i < n; i++) {
+        SubOp *s = &subs[i];
+
+        AIO_WAIT_WHILE(qemu_get_aio_context(), !s->done);
+    }
+
+    /* Every range is disjoint: check each against the model in turn. */
+    pos = m->op;
+    for (i = 0; i < n; i++) {
+        SubOp *s = &subs[i];
+
+        m->op = s->index;
+        if (s->ret < 0) {
+            model_fail(m, "batched request failed: %s", strerror(-s->ret));
+        }
+        switch (s->kind) {
+        case SUB_WRITE:
+            memcpy(m->ref + s->off, s->buf, s->len);
+            m->stats.writes++;
+            break;
+        case SUB_ZEROES:
+            memset(m->ref + s->off, 0, s->len);
+            m->stats.zero_writes++;
+            break;
+        case SUB_READ:
+            model_compare(m, "batched read", s->buf, m->ref + s->off, s->off,
+                          s->len);
+            m->stats.reads++;
+            break;
+        case SUB_STATUS:
+            check_status(m, s->off, s->len, s->ret, s->pnum, &s->map,
+                         &s->file);
+            m->stats.status++;
+            break;
+        default:
+            break;
+        }
+    }
+    /* Discards last: their read-back must see the other writes. */
+    for (i = 0; i < n; i++) {
+        SubOp *s = &subs[i];
+
+        if (s->kind == SUB_DISCARD) {
+            m->op = s->index;
+            discard_adopt(m, s->off, s->len);
+            m->stats.discards++;
+        }
+        qemu_vfree(s->buf);
+    }
+    m->op = pos;
+}
+
 static void model_step(Model *m)
 {
     int r = rng_range(m, 0, 999);
 
-    if (r < 300) {
+    if (r < 280) {
         op_write(m);
-    } else if (r < 420) {
+    } else if (r < 390) {
         op_write_zeroes(m);
-    } else if (r < 500) {
+    } else if (r < 470) {
         op_discard(m);
-    } else if (r < 700) {
+    } else if (r < 670) {
         op_read(m);
-    } else if (r < 920) {
+    } else if (r < 880) {
         op_block_status(m);
-    } else if (r < 960) {
+    } else if (r < 920) {
         op_allocated(m);
+    } else if (r < 960) {
+        op_batch(m);
     } else if (r < 966) {
         op_flush(m);
     } else if (r < 995) {
@@ -915,6 +1139,25 @@ static const ModelConfig model_configs[] = {
         .discard_unmap = true,
         .direct = true,
         .native_aio = true,
+    }, {
+        .path = "/block-model/x/file-direct-odd-size",
+        .opts = IMG("discard=unmap,cache.direct=on"),
+        .file_size = 4 * MiB - 777,
+        .discard_unmap = true,
+        .direct = true,
+    }, {
+        .path = "/block-model/x/raw-offset",
+        .opts = RAW("discard=unmap,offset=1000"),
+        .file_size = 4 * MiB,
+        .window_offset = 1000,
+        .discard_unmap = true,
+    }, {
+        .path = "/block-model/x/raw-direct-offset",
+        .opts = RAW("discard=unmap,cache.direct=on,offset=1000"),
+        .file_size = 4 * MiB,
+        .window_offset = 1000,
+        .discard_unmap = true,
+        .direct = true,
     },
 };
 
