@@ -252,6 +252,395 @@ static void test_events_and_counters(void)
     g_assert_true(files_equal(src_path, dst_path));
 }
 
+
+/* Writes to the source while the job runs */
+
+typedef struct Writer {
+    BlockBackend *blk;
+    int64_t size;
+    int ops;
+    unsigned seed;
+    bool done;
+} Writer;
+
+static void coroutine_fn writer_entry(void *opaque)
+{
+    Writer *w = opaque;
+    GRand *rand = g_rand_new_with_seed(w->seed);
+    g_autofree uint8_t *buf = g_malloc(256 * 1024);
+
+    for (int i = 0; i < w->ops; i++) {
+        int64_t len = g_rand_int_range(rand, 1, 256 * 1024);
+        int64_t off = g_rand_int_range(rand, 0, w->size - len);
+        int kind = g_rand_int_range(rand, 0, 4);
+        int ret;
+
+        if (kind == 0) {
+            memset(buf, g_rand_int_range(rand, 1, 256), len);
+            ret = blk_co_pwrite(w->blk, off, len, buf, 0);
+        } else if (kind == 1) {
+            ret = blk_co_pwrite_zeroes(w->blk, off, len, BDRV_REQ_MAY_UNMAP);
+        } else if (kind == 2) {
+            ret = blk_co_pwrite_zeroes(w->blk, off, len, 0);
+        } else {
+            /* Aligned, so the file really punches and reads zero. */
+            off = QEMU_ALIGN_DOWN(off, 4096);
+            len = QEMU_ALIGN_UP(len, 4096);
+            ret = blk_co_pdiscard(w->blk, off, MIN(len, w->size - off));
+        }
+        g_assert_cmpint(ret, ==, 0);
+        qemu_co_sleep_ns(g_rand_int_range(rand, 0, 2000000));
+    }
+    g_rand_free(rand);
+    w->done = true;
+}
+
+static void run_with_writer(MirrorCopyMode mode, unsigned seed)
+{
+    g_autofree char *src_path = path("w-src.raw");
+    g_autofree char *dst_path = path("w-dst.raw");
+    BlockDriverState *src, *dst;
+    BlockBackend *blk;
+    MirrorOptions opts;
+    MirrorStats stats;
+    Writer w = { .size = 8 * MiB, .ops = 200, .seed = seed };
+    Job *job;
+    int64_t deadline = get_clock_ns() + TIMEOUT_NS;
+
+    truncate_file(src_path, 8 * MiB);
+    write_file_pattern(src_path, 1 * MiB, 3 * MiB, 0x11);
+    truncate_file(dst_path, 8 * MiB);
+    src = open_node("driver=raw,node-name=src,discard=unmap,"
+                    "file.driver=file,file.filename=%s", src_path);
+    dst = open_node("driver=file,node-name=dst,discard=unmap,filename=%s",
+                    dst_path);
+    blk = blk_new_with_bs(src, BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE,
+                          BLK_PERM_ALL, &error_abort);
+    w.blk = blk;
+    mirror_options_init(&opts);
+    opts.copy_mode = mode;
+    opts.granularity = 65536;
+    job = mirror_start("job0", src, dst, &opts, &error_abort);
+    job_ref(job);
+    /* The user's backend now sits above the mirror filter. */
+    g_assert_cmpstr(bdrv_get_format_name(blk_bs(blk)), ==, "mirror_top");
+    qemu_coroutine_enter(qemu_coroutine_create(writer_entry, &w));
+    while (!w.done || job->status != JOB_STATUS_READY) {
+        g_assert_cmpint(get_clock_ns(), <, deadline);
+        g_assert_cmpint(job->status, !=, JOB_STATUS_CONCLUDED);
+        aio_poll(qemu_get_aio_context(), true);
+    }
+    job_complete(job, &error_abort);
+    wait_for_end(job);
+    g_assert_cmpint(job->ret, ==, 0);
+    g_assert_true(mirror_get_stats(job, &stats));
+    if (mode == MIRROR_COPY_MODE_WRITE_BLOCKING) {
+        g_assert_cmpuint(stats.active_writes, >, 0);
+    }
+    job_unref(job);
+    /* Completion pivoted the user onto the target. */
+    g_assert_true(blk_bs(blk) == dst);
+    blk_unref(blk);
+    bdrv_unref(src);
+    bdrv_unref(dst);
+    g_assert_true(files_equal(src_path, dst_path));
+}
+
+static void test_writes_background(void)
+{
+    run_with_writer(MIRROR_COPY_MODE_BACKGROUND, 1);
+    run_with_writer(MIRROR_COPY_MODE_BACKGROUND, 2);
+}
+
+static void test_writes_write_blocking(void)
+{
+    run_with_writer(MIRROR_COPY_MODE_WRITE_BLOCKING, 3);
+    run_with_writer(MIRROR_COPY_MODE_WRITE_BLOCKING, 4);
+}
+
+/* Cancel, pause, size mismatch */
+
+static void setup_pair(const char *tag, BlockDriverState **src,
+                       BlockDriverState **dst, int64_t dst_size)
+{
+    g_autofree char *src_path = g_strdup_printf("%s/%s-src.raw", tmpdir, tag);
+    g_autofree char *dst_path = g_strdup_printf("%s/%s-dst.raw", tmpdir, tag);
+
+    truncate_file(src_path, SRC_SIZE);
+    write_file_pattern(src_path, 0, 4 * MiB, 0x33);
+    truncate_file(dst_path, dst_size);
+    *src = open_node("driver=raw,node-name=src,file.driver=file,"
+                     "file.filename=%s", src_path);
+    *dst = open_node("driver=file,node-name=dst,filename=%s", dst_path);
+}
+
+static void teardown_pair(const char *tag, BlockDriverState *src,
+                          BlockDriverState *dst)
+{
+    g_autofree char *src_path = g_strdup_printf("%s/%s-src.raw", tmpdir, tag);
+    g_autofree char *dst_path = g_strdup_printf("%s/%s-dst.raw", tmpdir, tag);
+
+    bdrv_unref(src);
+    bdrv_unref(dst);
+    unlink(src_path);
+    unlink(dst_path);
+}
+
+static void test_cancel_before_ready(void)
+{
+    BlockDriverState *src, *dst;
+    BlockBackend *blk;
+    MirrorOptions opts;
+    Job *job;
+
+    setup_pair("cancel", &src, &dst, SRC_SIZE);
+    blk = blk_new_with_bs(src, BLK_PERM_CONSISTENT_READ, BLK_PERM_ALL,
+                          &error_abort);
+    mirror_options_init(&opts);
+    opts.speed = 1 * MiB;           /* slow enough not to get ready */
+    g_ptr_array_set_size(events, 0);
+    job = mirror_start("job0", src, dst, &opts, &error_abort);
+    job_ref(job);
+    for (int i = 0; i < 10; i++) {
+        aio_poll(qemu_get_aio_context(), false);
+    }
+    g_assert_cmpint(job->status, ==, JOB_STATUS_RUNNING);
+    job_user_cancel(job, false, &error_abort);
+    wait_for_end(job);
+    g_assert_cmpint(job->ret, ==, -ECANCELED);
+    g_assert_true(g_ptr_array_find_with_equal_func(events,
+                  "BLOCK_JOB_CANCELLED", g_str_equal, NULL));
+    job_unref(job);
+    /* The filter is gone and the source is where it was. */
+    g_assert_true(blk_bs(blk) == src);
+    blk_unref(blk);
+    teardown_pair("cancel", src, dst);
+}
+
+static void test_soft_cancel_after_ready(void)
+{
+    BlockDriverState *src, *dst;
+    BlockBackend *blk;
+    MirrorOptions opts;
+    Job *job;
+
+    setup_pair("soft", &src, &dst, SRC_SIZE);
+    blk = blk_new_with_bs(src, BLK_PERM_CONSISTENT_READ, BLK_PERM_ALL,
+                          &error_abort);
+    mirror_options_init(&opts);
+    g_ptr_array_set_size(events, 0);
+    job = mirror_start("job0", src, dst, &opts, &error_abort);
+    job_ref(job);
+    wait_for_status(job, JOB_STATUS_READY);
+    job_user_cancel(job, false, &error_abort);
+    wait_for_end(job);
+    /* Finished in sync, successfully, but without the pivot. */
+    g_assert_cmpint(job->ret, ==, 0);
+    g_assert_true(g_ptr_array_find_with_equal_func(events,
+                  "BLOCK_JOB_COMPLETED", g_str_equal, NULL));
+    g_assert_true(blk_bs(blk) == src);
+    job_unref(job);
+    blk_unref(blk);
+    teardown_pair("soft", src, dst);
+}
+
+static void test_pause_resume(void)
+{
+    BlockDriverState *src, *dst;
+    MirrorOptions opts;
+    Error *err = NULL;
+    Job *job;
+    int64_t progress;
+
+    setup_pair("pause", &src, &dst, SRC_SIZE);
+    mirror_options_init(&opts);
+    opts.speed = 4 * MiB;
+    job = mirror_start("job0", src, dst, &opts, &error_abort);
+    job_ref(job);
+    job_user_pause(job, &error_abort);
+    job_user_pause(job, &err);
+    g_assert_cmpstr(error_get_pretty(err), ==, "Job is already paused");
+    error_free(err);
+    err = NULL;
+    wait_for_status(job, JOB_STATUS_PAUSED);
+    g_assert_cmpint(job->status, ==, JOB_STATUS_PAUSED);
+    progress = job->progress_current;
+    for (int i = 0; i < 20; i++) {
+        aio_poll(qemu_get_aio_context(), false);
+    }
+    g_assert_cmpint(job->progress_current, ==, progress);
+    job_complete(job, &err);
+    g_assert_nonnull(strstr(error_get_pretty(err), "cannot accept command "
+                            "verb 'complete'"));
+    error_free(err);
+    err = NULL;
+    job_user_resume(job, &error_abort);
+    job_user_resume(job, &err);
+    g_assert_cmpstr(error_get_pretty(err), ==,
+                    "Can't resume a job that was not paused");
+    error_free(err);
+    job_set_speed(job, 0, &error_abort);
+    wait_for_status(job, JOB_STATUS_READY);
+    job_complete(job, &error_abort);
+    wait_for_end(job);
+    g_assert_cmpint(job->ret, ==, 0);
+    job_unref(job);
+    teardown_pair("pause", src, dst);
+}
+
+static void test_size_mismatch(void)
+{
+    BlockDriverState *src, *dst;
+    MirrorOptions opts;
+    Job *job;
+
+    setup_pair("size", &src, &dst, SRC_SIZE / 2);
+    mirror_options_init(&opts);
+    job = mirror_start("job0", src, dst, &opts, &error_abort);
+    job_ref(job);
+    wait_for_end(job);
+    g_assert_cmpint(job->ret, <, 0);
+    g_assert_cmpstr(error_get_pretty(job->err), ==,
+                    "Source and target image have different sizes");
+    job_unref(job);
+    teardown_pair("size", src, dst);
+}
+
+/* Error policies, with a filter over the target that fails writes */
+
+static int fail_errno;
+static int fail_count;
+
+static const char *const fail_opts[] = { "file", NULL };
+
+static int fail_open(BlockDriverState *bs, BlockOptions *options, int flags,
+                     Error **errp)
+{
+    if (!bdrv_open_child(bs, options, "file",
+                         BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY, false,
+                         errp)) {
+        return -EINVAL;
+    }
+    bs->supported_zero_flags = BDRV_REQ_MAY_UNMAP;
+    return 0;
+}
+
+static int coroutine_fn fail_preadv(BlockDriverState *bs, int64_t offset,
+                                    int64_t bytes, QEMUIOVector *qiov,
+                                    BdrvRequestFlags flags)
+{
+    return bdrv_co_preadv(bs->file, offset, bytes, qiov, flags);
+}
+
+static int coroutine_fn fail_pwritev(BlockDriverState *bs, int64_t offset,
+                                     int64_t bytes, QEMUIOVector *qiov,
+                                     BdrvRequestFlags flags)
+{
+    if (fail_errno) {
+        fail_count++;
+        return -fail_errno;
+    }
+    return bdrv_co_pwritev(bs->file, offset, bytes, qiov, flags);
+}
+
+static const BlockDriver fail_driver = {
+    .format_name = "test-fail",
+    .is_filter = true,
+    .runtime_opts = fail_opts,
+    .bdrv_open = fail_open,
+    .bdrv_co_preadv = fail_preadv,
+    .bdrv_co_pwritev = fail_pwritev,
+};
+
+static void run_error_policy(BlockdevOnError policy, int err_no,
+                             const char *expected_action)
+{
+    BlockDriverState *src, *dst, *fdst;
+    JsonObject *o = qdict_parse("driver=test-fail,node-name=fdst,file=dst",
+                                &error_abort);
+    MirrorOptions opts;
+    Job *job;
+    int64_t deadline = get_clock_ns() + TIMEOUT_NS;
+
+    setup_pair("err", &src, &dst, SRC_SIZE);
+    fdst = bdrv_new_open_driver(&fail_driver, o, &error_abort);
+    qdict_unref(o);
+    mirror_options_init(&opts);
+    opts.on_target_error = policy;
+    fail_errno = err_no;
+    fail_count = 0;
+    g_ptr_array_set_size(events, 0);
+    job = mirror_start("job0", src, fdst, &opts, &error_abort);
+    job_ref(job);
+    while (fail_count == 0) {
+        g_assert_cmpint(get_clock_ns(), <, deadline);
+        aio_poll(qemu_get_aio_context(), true);
+    }
+    if (!strcmp(expected_action, "report")) {
+        wait_for_end(job);
+        g_assert_cmpint(job->ret, ==, -err_no);
+        g_assert_nonnull(job->err);
+    } else {
+        if (!strcmp(expected_action, "stop")) {
+            wait_for_status(job, JOB_STATUS_PAUSED);
+            g_assert_cmpint(job->status, ==, JOB_STATUS_PAUSED);
+            g_assert_cmpint(job->iostatus, ==, err_no == ENOSPC ?
+                            BLOCK_DEVICE_IO_STATUS_NOSPACE :
+                            BLOCK_DEVICE_IO_STATUS_FAILED);
+            fail_errno = 0;
+            job_user_resume(job, &error_abort);
+        } else {
+            /* ignore: failing ranges stay dirty and are retried. */
+            for (int i = 0; i < 20; i++) {
+                aio_poll(qemu_get_aio_context(), false);
+            }
+            fail_errno = 0;
+        }
+        wait_for_status(job, JOB_STATUS_READY);
+        job_complete(job, &error_abort);
+        wait_for_end(job);
+        g_assert_cmpint(job->ret, ==, 0);
+    }
+    g_assert_true(g_ptr_array_find_with_equal_func(events, "BLOCK_JOB_ERROR",
+                                                   g_str_equal, NULL));
+    job_unref(job);
+    fail_errno = 0;
+    bdrv_unref(fdst);
+    if (strcmp(expected_action, "report")) {
+        g_autofree char *a = g_strdup_printf("%s/err-src.raw", tmpdir);
+        g_autofree char *b = g_strdup_printf("%s/err-dst.raw", tmpdir);
+
+        bdrv_unref(src);
+        bdrv_unref(dst);
+        g_assert_true(files_equal(a, b));
+        unlink(a);
+        unlink(b);
+    } else {
+        teardown_pair("err", src, dst);
+    }
+}
+
+static void test_error_report(void)
+{
+    run_error_policy(BLOCKDEV_ON_ERROR_REPORT, EIO, "report");
+}
+
+static void test_error_ignore(void)
+{
+    run_error_policy(BLOCKDEV_ON_ERROR_IGNORE, EIO, "ignore");
+}
+
+static void test_error_stop(void)
+{
+    run_error_policy(BLOCKDEV_ON_ERROR_STOP, EIO, "stop");
+}
+
+static void test_error_enospc(void)
+{
+    run_error_policy(BLOCKDEV_ON_ERROR_ENOSPC, ENOSPC, "stop");
+    run_error_policy(BLOCKDEV_ON_ERROR_ENOSPC, EIO, "report");
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -268,6 +657,18 @@ int main(int argc, char **argv)
         g_test_add_data_func(name, c, test_sparse_table);
     }
     g_test_add_func("/mirror/events-and-counters", test_events_and_counters);
+    g_test_add_func("/mirror/writes/background", test_writes_background);
+    g_test_add_func("/mirror/writes/write-blocking",
+                    test_writes_write_blocking);
+    g_test_add_func("/mirror/cancel/before-ready", test_cancel_before_ready);
+    g_test_add_func("/mirror/cancel/soft-after-ready",
+                    test_soft_cancel_after_ready);
+    g_test_add_func("/mirror/pause-resume", test_pause_resume);
+    g_test_add_func("/mirror/size-mismatch", test_size_mismatch);
+    g_test_add_func("/mirror/error/report", test_error_report);
+    g_test_add_func("/mirror/error/ignore", test_error_ignore);
+    g_test_add_func("/mirror/error/stop", test_error_stop);
+    g_test_add_func("/mirror/error/enospc", test_error_enospc);
     ret = g_test_run();
     job_remove_event_listener(record_event, NULL);
     g_ptr_array_free(events, TRUE);
