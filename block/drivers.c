@@ -11,6 +11,7 @@ static const BlockDriver *const drivers[] = {
     &bdrv_raw,
     &bdrv_null_co,
     &bdrv_qcow2,
+    &bdrv_blkdebug,
     NULL,
 };
 

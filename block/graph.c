@@ -15,6 +15,7 @@
  */
 #include "util/osdep.h"
 #include "block/block-int.h"
+#include "block/dirty-bitmap.h"
 
 #include <json-glib/json-glib.h>
 
@@ -116,6 +117,11 @@ BdrvChild *bdrv_find_child(BlockDriverState *bs, const char *name)
     return NULL;
 }
 
+BlockDriverState *bdrv_child_bs(const BdrvChild *c)
+{
+    return c->bs;
+}
+
 BdrvChild *bdrv_filter_child(BlockDriverState *bs)
 {
     for (GList *l = bs->children; l; l = l->next) {
@@ -152,6 +158,52 @@ BlockDriverState *bdrv_skip_filters(BlockDriverState *bs)
         bs = c->bs;
     }
     return bs;
+}
+
+bool bdrv_is_implicit(const BlockDriverState *bs)
+{
+    return bs->implicit;
+}
+
+BlockdevDetectZeroes bdrv_get_detect_zeroes(const BlockDriverState *bs)
+{
+    return bs->detect_zeroes;
+}
+
+int bdrv_get_open_flags(const BlockDriverState *bs)
+{
+    return bs->open_flags;
+}
+
+int bdrv_get_refcnt(const BlockDriverState *bs)
+{
+    return bs->refcnt;
+}
+
+GList *bdrv_get_parent_nodes(BlockDriverState *bs)
+{
+    GList *nodes = NULL;
+
+    for (GList *l = bs->parents; l; l = l->next) {
+        BdrvChild *c = l->data;
+
+        if (c->klass->parent_is_bds) {
+            nodes = g_list_append(nodes, c->opaque);
+        }
+    }
+    return nodes;
+}
+
+bool bdrv_has_blk(BlockDriverState *bs)
+{
+    for (GList *l = bs->parents; l; l = l->next) {
+        BdrvChild *c = l->data;
+
+        if (!c->klass->parent_is_bds) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static bool node_name_valid(const char *name)
@@ -277,7 +329,7 @@ static bool bdrv_check_edge_perm(BlockDriverState *bs, BdrvChild *c,
                                  uint64_t shared, Error **errp)
 {
     if ((perm & (BLK_PERM_WRITE | BLK_PERM_RESIZE)) && bs->read_only) {
-        error_setg(errp, "Block node '%s' is read-only", bs->node_name);
+        error_setg(errp, "Block node is read-only");
         return false;
     }
     for (GList *l = bs->parents; l; l = l->next) {
@@ -859,6 +911,9 @@ void bdrv_unref(BlockDriverState *bs)
         bdrv_flush(bs);
     }
     bdrv_close(bs);
+    while (bs->dirty_bitmaps) {
+        bdrv_release_dirty_bitmap(bs->dirty_bitmaps->data);
+    }
     g_hash_table_remove(nodes_by_name, bs->node_name);
     all_nodes = g_list_remove(all_nodes, bs);
     qemu_co_mutex_destroy(&bs->flush_lock);

@@ -144,7 +144,7 @@ static int coroutine_fn wait_serialising_requests(BdrvTrackedRequest *req,
             BdrvTrackedRequest *r = l->data;
 
             if (r == req || (!req->serialising && !r->serialising) ||
-                !tracked_request_overlaps(req, r) || r->waiting_for == req) {
+                !tracked_request_overlaps(req, r) || r->waiting_for) {
                 continue;
             }
             assert(r->co != req->co);
@@ -210,6 +210,24 @@ static int coroutine_fn bdrv_co_flush_driver(BlockDriverState *bs)
     return bs->drv->bdrv_co_flush_to_disk(bs);
 }
 
+/*
+ * FUA emulation: flush this node's driver and everything below that it
+ * writes to, so the data just written is stable.
+ */
+static int coroutine_fn bdrv_co_flush_fua(BlockDriverState *bs)
+{
+    int ret = bdrv_co_flush_driver(bs);
+
+    for (GList *l = bs->children; l && ret == 0; l = l->next) {
+        BdrvChild *c = l->data;
+
+        if (c->perm & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED)) {
+            ret = bdrv_co_flush(c->bs);
+        }
+    }
+    return ret;
+}
+
 
 static int coroutine_fn bdrv_driver_pwritev(BlockDriverState *bs,
                                             int64_t offset, int64_t bytes,
@@ -234,7 +252,7 @@ static int coroutine_fn bdrv_driver_pwritev(BlockDriverState *bs,
         qemu_iovec_destroy(&local);
     }
     if (ret == 0 && emulate_fua) {
-        ret = bdrv_co_flush_driver(bs);
+        ret = bdrv_co_flush_fua(bs);
     }
     return ret;
 }
@@ -576,7 +594,8 @@ int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
     BlockDriverState *bs = child->bs;
     BdrvTrackedRequest req;
     BdrvPad pad;
-    bool padded;
+    bool padded, grows;
+    int64_t old_total;
     int ret;
 
     if (flags & BDRV_REQ_ZERO_WRITE) {
@@ -593,6 +612,8 @@ int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
         return 0;
     }
     bdrv_inc_in_flight(bs);
+    old_total = bs->total_bytes;
+    grows = offset + bytes > old_total;
     padded = bdrv_pad_init(bs, &offset, &bytes, qiov, 0, &pad);
     tracked_request_begin(&req, bs, offset, bytes, true, false);
     if (padded) {
@@ -606,6 +627,10 @@ int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
     if (ret == 0) {
         ret = bdrv_aligned_pwritev(bs, offset, bytes,
                                    padded ? &pad.qiov : qiov, 0, flags);
+    }
+    /* Padding past an unaligned end does not make the node longer. */
+    if (padded && !grows && bs->total_bytes > old_total) {
+        bs->total_bytes = old_total;
     }
     tracked_request_end(&req);
     if (padded) {
@@ -657,6 +682,7 @@ int coroutine_fn bdrv_co_pwrite_zeroes(BdrvChild *child, int64_t offset,
     BlockDriverState *bs = child->bs;
     int64_t align = bs->bl.request_alignment;
     int64_t head, tail_start, end = offset + bytes;
+    int64_t old_total = bs->total_bytes;
     BdrvTrackedRequest req;
     int ret;
 
@@ -707,6 +733,10 @@ int coroutine_fn bdrv_co_pwrite_zeroes(BdrvChild *child, int64_t offset,
     }
     if (ret == 0 && bytes > 0) {
         ret = bdrv_zero_partial_unit(bs, offset, bytes, flags);
+    }
+    /* Padding past an unaligned end does not make the node longer. */
+    if (end <= old_total && bs->total_bytes > old_total) {
+        bs->total_bytes = old_total;
     }
     tracked_request_end(&req);
     bdrv_dec_in_flight(bs);

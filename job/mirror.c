@@ -573,6 +573,12 @@ static void mirror_complete(Job *job, Error **errp)
     job_enter(job);
 }
 
+/* Pausing waits for the operations in flight, so a paused job is idle. */
+static void coroutine_fn mirror_pause(Job *job)
+{
+    mirror_wait_for_all_ops(container_of(job, MirrorBlockJob, common));
+}
+
 static bool mirror_cancel(Job *job, bool force)
 {
     MirrorBlockJob *s = container_of(job, MirrorBlockJob, common);
@@ -666,6 +672,7 @@ static const JobDriver mirror_job_driver = {
     .is_block_job = true,
     .run = mirror_run,
     .complete = mirror_complete,
+    .pause = mirror_pause,
     .cancel = mirror_cancel,
     .prepare = mirror_prepare,
     .abort = mirror_abort,

@@ -1353,9 +1353,11 @@ static int sleep_f(IoState *s, int argc, char **argv)
         printf("%s is not a valid number\n", argv[1]);
         return -EINVAL;
     }
+    if (ms > INT64_MAX / 2 / 1000000) {
+        return 0;    /* qemu-io's deadline overflows: it does not sleep */
+    }
     timer = aio_timer_new(ctx, sleep_expired, &expired);
-    timer_mod_ns(timer, qemu_clock_get_ns() +
-                 MIN((int64_t)ms, INT64_MAX / 2 / 1000000) * 1000000);
+    timer_mod_ns(timer, qemu_clock_get_ns() + ms * 1000000);
     AIO_WAIT_WHILE(ctx, !expired);
     timer_free(timer);
     return 0;

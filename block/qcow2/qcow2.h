@@ -1,7 +1,7 @@
 /*
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * qcow2 driver: private header shared by block/qcow2/*.c only.
+ * qcow2 driver: private header shared by the files of block/qcow2 only.
  *
  * The on-disk format is QEMU's (docs/interop/qcow2.rst): a header in
  * cluster 0, a two-level map from guest clusters to host clusters (one
@@ -25,6 +25,7 @@
  *                    discards
  *   qcow2-cache.c    write-back caches of L2 tables and refcount blocks
  *   qcow2-check.c    consistency check and repair
+ *   qcow2-info.c     what the image says about itself (emblock-img info)
  *
  * Locking: every field below marked "lock" is protected by s->lock, a
  * CoMutex taken by the driver callbacks; functions with the _locked suffix
@@ -202,6 +203,7 @@ typedef struct BDRVQcow2State {
     uint64_t refcount_table_size;     /* entries */
     uint64_t refcount_table_offset;
     uint64_t free_cluster_index;      /* no free cluster below this */
+    uint64_t free_byte_offset;        /* next compressed data, 0: none */
     Qcow2Cache *refcount_block_cache;
     GArray *discards;                 /* Qcow2DiscardRegion, queued */
     bool discard_passthrough[QCOW2_DISCARD_MAX];
@@ -268,6 +270,21 @@ static inline int offset_to_l2_index(BDRVQcow2State *s, uint64_t off)
 static inline uint64_t l2_coverage(BDRVQcow2State *s)
 {
     return (uint64_t)s->l2_size << s->cluster_bits;
+}
+
+/* Big-endian stores into byte buffers (any alignment). */
+static inline void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = v >> 24;
+    p[1] = v >> 16;
+    p[2] = v >> 8;
+    p[3] = v;
+}
+
+static inline void put_be64(uint8_t *p, uint64_t v)
+{
+    put_be32(p, v >> 32);
+    put_be32(p + 4, v);
 }
 
 /* L2 entries as stored in a cached table (disk order). */
@@ -373,6 +390,7 @@ int coroutine_fn qcow2_get_refcount(BlockDriverState *bs,
                                     uint64_t *refcount);
 int64_t coroutine_fn qcow2_alloc_clusters(BlockDriverState *bs,
                                           uint64_t size);
+int64_t coroutine_fn qcow2_alloc_bytes(BlockDriverState *bs, int size);
 int coroutine_fn qcow2_update_refcount(BlockDriverState *bs, uint64_t offset,
                                        uint64_t length, int64_t addend,
                                        Qcow2DiscardType type);
@@ -401,6 +419,9 @@ int64_t coroutine_fn qcow2_alloc_write(BlockDriverState *bs,
                                        uint64_t offset, uint64_t bytes,
                                        QEMUIOVector *qiov,
                                        size_t qiov_offset);
+int coroutine_fn qcow2_write_compressed(BlockDriverState *bs,
+                                        uint64_t offset, const void *data,
+                                        int len);
 int coroutine_fn qcow2_zero_clusters(BlockDriverState *bs, uint64_t offset,
                                      uint64_t bytes, bool may_unmap);
 int coroutine_fn qcow2_discard_clusters(BlockDriverState *bs,
@@ -409,6 +430,8 @@ int coroutine_fn qcow2_discard_clusters(BlockDriverState *bs,
                                         Qcow2DiscardType type);
 int coroutine_fn qcow2_preallocate(BlockDriverState *bs, uint64_t offset,
                                    uint64_t bytes, PreallocMode mode);
+/* Deflate @src; the length, -ENOMEM when it does not fit, or -EIO. */
+int qcow2_compress(void *dest, int dest_size, const void *src, int src_size);
 int coroutine_fn qcow2_read_compressed(BlockDriverState *bs,
                                        uint64_t l2_entry,
                                        uint64_t in_cluster, uint64_t bytes,
@@ -416,6 +439,11 @@ int coroutine_fn qcow2_read_compressed(BlockDriverState *bs,
                                        size_t qiov_offset);
 int coroutine_fn qcow2_check_data_overlap(BlockDriverState *bs,
                                           uint64_t host, uint64_t bytes);
+
+/* qcow2-info.c */
+void qcow2_get_backing_file(BlockDriverState *bs, const char **name,
+                            const char **format);
+BlockOptions *qcow2_get_specific_info(BlockDriverState *bs);
 
 /* qcow2-check.c */
 int coroutine_fn qcow2_check_locked(BlockDriverState *bs,

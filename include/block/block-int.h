@@ -147,6 +147,14 @@ struct BlockDriver {
     int coroutine_fn (*bdrv_co_check)(BlockDriverState *bs,
                                       BdrvCheckResult *result,
                                       BdrvCheckMode fix);
+    /*
+     * The backing file name and format stored in the image (either NULL
+     * when absent); strings owned by the driver, valid while open.
+     */
+    void (*bdrv_get_backing_file)(BlockDriverState *bs, const char **name,
+                                  const char **format);
+    /* See bdrv_get_specific_info() in block.h. */
+    BlockOptions *(*bdrv_get_specific_info)(BlockDriverState *bs);
     /* A named event happened on this node (blkdebug acts on it). */
     void (*bdrv_debug_event)(BlockDriverState *bs, BlkdebugEvent event);
     /* Quiesce the driver's own background activity (drained sections). */
@@ -240,6 +248,7 @@ extern const BlockDriver bdrv_file;
 extern const BlockDriver bdrv_raw;
 extern const BlockDriver bdrv_null_co;
 extern const BlockDriver bdrv_qcow2;
+extern const BlockDriver bdrv_blkdebug;
 
 /*
  * Open a node of a driver that is not in the driver table (internal

@@ -64,11 +64,34 @@ BlockDriverState *bdrv_backing_bs(const BlockDriverState *bs);
 BlockDriverState *bdrv_skip_filters(BlockDriverState *bs);
 /* The child edge of @bs named @name, or NULL. */
 BdrvChild *bdrv_find_child(BlockDriverState *bs, const char *name);
+/* The node an edge points at. */
+BlockDriverState *bdrv_child_bs(const BdrvChild *c);
 /* The node name of @bs's parent edge user for messages. */
 char *bdrv_get_parent_name(const BlockDriverState *bs);
 
+/*
+ * Node facts for front ends (query-named-block-nodes, blockdev-del):
+ * whether the node was created implicitly (by a parent's options or a
+ * job, named "#blockN"), its detect-zeroes mode and BDRV_O_* open flags,
+ * the references held on it (its owner's, one per parent edge, jobs'),
+ * the nodes having it as a child (a new list in attach order; g_list_free
+ * it), and whether a non-node parent (a BlockBackend: a tool, a job's
+ * target) is attached to it.
+ */
+bool bdrv_is_implicit(const BlockDriverState *bs);
+BlockdevDetectZeroes bdrv_get_detect_zeroes(const BlockDriverState *bs);
+int bdrv_get_open_flags(const BlockDriverState *bs);
+int bdrv_get_refcnt(const BlockDriverState *bs);
+GList *bdrv_get_parent_nodes(BlockDriverState *bs);
+bool bdrv_has_blk(BlockDriverState *bs);
+
 int64_t coroutine_fn bdrv_co_getlength(BlockDriverState *bs);
 int64_t bdrv_getlength(BlockDriverState *bs);
+/*
+ * Re-read the node's length from its driver, for when the image changed
+ * behind the node's back (blockdev-create writing the file by name).
+ */
+int coroutine_fn bdrv_co_refresh_total_bytes(BlockDriverState *bs);
 /* Bytes the node occupies on the host (st_blocks for files); -ENOTSUP. */
 int64_t coroutine_fn bdrv_co_get_allocated_file_size(BlockDriverState *bs);
 int64_t bdrv_get_allocated_file_size(BlockDriverState *bs);
@@ -171,6 +194,22 @@ int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);
 
 /* The node's metadata-write counters (all zero for non-formats). */
 void bdrv_get_metadata_stats(BlockDriverState *bs, BdrvMetadataStats *st);
+
+/*
+ * The backing file as @bs's image names it (NULL if none) and the format
+ * the image records for it (NULL if none), whether or not a backing node
+ * was opened (qemu-img info opens images without their chain).  Valid
+ * until @bs is closed.
+ */
+const char *bdrv_get_backing_filename(BlockDriverState *bs);
+const char *bdrv_get_backing_format(BlockDriverState *bs);
+
+/*
+ * Format-specific facts for qemu-img info: a new dict {"type": FORMAT,
+ * "data": {...}} using QEMU's key names, in QEMU's order; NULL when the
+ * driver has none.  Free it with qdict_unref().
+ */
+BlockOptions *bdrv_get_specific_info(BlockDriverState *bs);
 
 /* Names of the registered drivers (a static NULL-terminated array). */
 const char *const *bdrv_driver_names(void);

@@ -46,10 +46,13 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/emblock-xcheck.XXXXXX") || exit 1
 trap 'rm -rf "$TMP"' EXIT
 
 # Timing tails as in QEMU's common.filter, -C lines likewise, program names.
+TIMING='[0-9]* ops; [0-9/:. sec]* ([0-9/.inf]* [EPTGMKiBbytes]*\/sec'
+TIMING="$TIMING and [0-9/.inf]* ops\\/sec)"
+CSV='^\([0-9]*,[0-9]*\),[0-9:.]*,[-0-9.infa]*,[-0-9.infa]*$'
 filter()
 {
-    sed -e 's/[0-9]* ops; [0-9/:. sec]* ([0-9/.inf]* [EPTGMKiBbytes]*\/sec and [0-9/.inf]* ops\/sec)/X ops; XX:XX:XX.X (XXX YYY\/sec and XXX ops\/sec)/' \
-        -e 's/^\([0-9]*,[0-9]*\),[0-9:.]*,[-0-9.infa]*,[-0-9.infa]*$/\1,TIME,RATE,RATE/' \
+    sed -e "s/$TIMING/X ops; XX:XX:XX.X (XXX YYY\/sec and XXX ops\/sec)/" \
+        -e "s/$CSV/\\1,TIME,RATE,RATE/" \
         -e 's/qemu-io: /PROG: /g' \
         -e 's/emblock-io: /PROG: /g'
 }

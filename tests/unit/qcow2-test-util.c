@@ -1,0 +1,285 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Helpers shared by the qcow2 tests; see qcow2-test-util.h.
+ */
+#include "qcow2-test-util.h"
+
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+
+char *qt_dir_new(void)
+{
+    GError *gerr = NULL;
+    char *dir = g_dir_make_tmp("test-qcow2-XXXXXX", &gerr);
+
+    g_assert_no_error(gerr);
+    return dir;
+}
+
+void qt_dir_free(char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *name;
+
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *p = g_build_filename(dir, name, NULL);
+
+        g_unlink(p);
+    }
+    if (d) {
+        g_dir_close(d);
+    }
+    g_rmdir(dir);
+    g_free(dir);
+}
+
+char *qt_path(const char *dir, const char *name)
+{
+    return g_build_filename(dir, name, NULL);
+}
+
+char *qt_create_err(const char *path, int64_t size, const char *opts)
+{
+    g_autofree char *json = g_strdup_printf(
+        "{\"driver\": \"qcow2\", \"filename\": \"%s\", \"size\": %" PRId64
+        "%s%s}", path, size, opts ? ", " : "", opts ? opts : "");
+    JsonObject *o = qdict_parse(json, &error_abort);
+    Error *err = NULL;
+    char *msg = NULL;
+
+    if (bdrv_create(o, &err) < 0) {
+        g_assert_nonnull(err);
+        msg = g_strdup(error_get_pretty(err));
+        error_free(err);
+    }
+    qdict_unref(o);
+    return msg;
+}
+
+void qt_create(const char *path, int64_t size, const char *opts)
+{
+    g_autofree char *msg = qt_create_err(path, size, opts);
+
+    if (msg) {
+        g_error("creating %s failed: %s", path, msg);
+    }
+}
+
+static BlockDriverState *qt_open_bs(const char *path, const char *opts,
+                                    bool writable, Error **errp)
+{
+    g_autofree char *json = g_strdup_printf(
+        "{\"driver\": \"qcow2\", \"discard\": \"unmap\", \"read-only\": %s, "
+        "\"file\": {\"driver\": \"file\", \"filename\": \"%s\"}%s%s}",
+        writable ? "false" : "true", path, opts ? ", " : "",
+        opts ? opts : "");
+
+    return bdrv_open_string(json, errp);
+}
+
+static BlockBackend *qt_open_common(const char *path, const char *opts,
+                                    bool writable)
+{
+    Error *err = NULL;
+    BlockDriverState *bs = qt_open_bs(path, opts, writable, &err);
+    BlockBackend *blk;
+    uint64_t perm = BLK_PERM_CONSISTENT_READ;
+
+    if (!bs) {
+        g_error("opening %s failed: %s", path, error_get_pretty(err));
+    }
+    if (writable) {
+        perm |= BLK_PERM_WRITE | BLK_PERM_RESIZE;
+    }
+    blk = blk_new_with_bs(bs, perm, BLK_PERM_ALL, &error_abort);
+    bdrv_unref(bs);
+    return blk;
+}
+
+BlockBackend *qt_open(const char *path, const char *opts)
+{
+    return qt_open_common(path, opts, true);
+}
+
+BlockBackend *qt_open_ro(const char *path, const char *opts)
+{
+    return qt_open_common(path, opts, false);
+}
+
+char *qt_open_err(const char *path, const char *opts, bool writable)
+{
+    Error *err = NULL;
+    BlockDriverState *bs = qt_open_bs(path, opts, writable, &err);
+    char *msg;
+
+    if (bs) {
+        bdrv_unref(bs);
+        g_error("opening %s unexpectedly succeeded", path);
+    }
+    msg = g_strdup(error_get_pretty(err));
+    error_free(err);
+    return msg;
+}
+
+bool qt_have_qemu(void)
+{
+    static int have = -1;
+
+    if (have < 0) {
+        have = g_file_test(QEMU_IMG, G_FILE_TEST_IS_EXECUTABLE) &&
+               g_file_test(QEMU_IO, G_FILE_TEST_IS_EXECUTABLE);
+    }
+    if (!have) {
+        g_test_message("qemu-img/qemu-io not installed: skipping the "
+                       "cross-check with QEMU");
+    }
+    return have;
+}
+
+int qt_run(const char *const *argv, char **out)
+{
+    g_autofree char *sout = NULL, *serr = NULL;
+    GError *gerr = NULL;
+    int status;
+
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                      &sout, &serr, &status, &gerr)) {
+        g_error("running %s failed: %s", argv[0], gerr->message);
+    }
+    if (out) {
+        *out = g_strconcat(sout, serr, NULL);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int qt_qemu_check(const char *path, char **out)
+{
+    const char *argv[] = { QEMU_IMG, "check", "-f", "qcow2", path, NULL };
+
+    return qt_run(argv, out);
+}
+
+int qt_qemu_check_counts(const char *path, int64_t *corruptions,
+                         int64_t *leaks)
+{
+    const char *argv[] = { QEMU_IMG, "check", "--output=json", "-f", "qcow2",
+                           path, NULL };
+    g_autofree char *sout = NULL, *serr = NULL;
+    GError *gerr = NULL;
+    JsonObject *o;
+    int status;
+
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                      &sout, &serr, &status, &gerr)) {
+        g_error("running qemu-img failed: %s", gerr->message);
+    }
+    o = qdict_parse(sout, &error_abort);
+    *corruptions = 0;
+    *leaks = 0;
+    qdict_get_int_opt(o, "corruptions", corruptions, &error_abort);
+    qdict_get_int_opt(o, "leaks", leaks, &error_abort);
+    qdict_unref(o);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int qt_qemu_compare(const char *qcow2, const char *raw)
+{
+    const char *argv[] = { QEMU_IMG, "compare", "-f", "qcow2", "-F", "raw",
+                           qcow2, raw, NULL };
+    g_autofree char *out = NULL;
+    int ret = qt_run(argv, &out);
+
+    if (ret) {
+        g_test_message("qemu-img compare: %s", out);
+    }
+    return ret;
+}
+
+void qt_qemu_io(const char *path, const char *cmd)
+{
+    const char *argv[] = { QEMU_IO, "-f", "qcow2", "-c", cmd, path, NULL };
+    g_autofree char *out = NULL;
+
+    if (qt_run(argv, &out) != 0 || strstr(out, "failed")) {
+        g_error("qemu-io -c '%s' %s: %s", cmd, path, out);
+    }
+}
+
+BdrvCheckResult qt_check(BlockBackend *blk, BdrvCheckMode fix)
+{
+    BdrvCheckResult res;
+
+    g_assert_cmpint(bdrv_check(blk_bs(blk), &res, fix), ==, 0);
+    return res;
+}
+
+char *qt_file_checksum(const char *path)
+{
+    g_autofree char *data = NULL;
+    gsize len;
+
+    g_assert_true(g_file_get_contents(path, &data, &len, NULL));
+    return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (guchar *)data,
+                                       len);
+}
+
+int64_t qt_file_size(const char *path)
+{
+    struct stat st;
+
+    g_assert_cmpint(stat(path, &st), ==, 0);
+    return st.st_size;
+}
+
+void qt_file_write(const char *path, int64_t off, const void *buf,
+                   size_t len)
+{
+    int fd = open(path, O_WRONLY);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(pwrite(fd, buf, len, off), ==, (ssize_t)len);
+    close(fd);
+}
+
+void qt_file_read(const char *path, int64_t off, void *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(pread(fd, buf, len, off), ==, (ssize_t)len);
+    close(fd);
+}
+
+void qt_file_put_be64(const char *path, int64_t off, uint64_t v)
+{
+    uint64_t be = GUINT64_TO_BE(v);
+
+    qt_file_write(path, off, &be, sizeof(be));
+}
+
+void qt_file_put_be32(const char *path, int64_t off, uint32_t v)
+{
+    uint32_t be = GUINT32_TO_BE(v);
+
+    qt_file_write(path, off, &be, sizeof(be));
+}
+
+uint64_t qt_file_get_be64(const char *path, int64_t off)
+{
+    uint64_t be;
+
+    qt_file_read(path, off, &be, sizeof(be));
+    return GUINT64_FROM_BE(be);
+}
+
+int qt_status(BlockBackend *blk, int64_t off, int64_t bytes, int64_t *pnum,
+              int64_t *map)
+{
+    int64_t dummy_map;
+    BlockDriverState *file;
+
+    return bdrv_block_status(blk_bs(blk), BDRV_WANT_PRECISE, off, bytes,
+                             pnum, map ? map : &dummy_map, &file);
+}

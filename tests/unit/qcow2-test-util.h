@@ -1,0 +1,87 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Helpers shared by the qcow2 tests: a private temporary directory, image
+ * creation and opening through the public API, and QEMU's own tools
+ * (qemu-img, qemu-io) as the judge where they are installed.  Tests that
+ * need a tool skip only the assertions that need it, with a message.
+ */
+#ifndef TESTS_UNIT_QCOW2_TEST_UTIL_H
+#define TESTS_UNIT_QCOW2_TEST_UTIL_H
+
+#include "util/osdep.h"
+#include "block/block-int.h"
+
+#ifndef KiB
+#define KiB (INT64_C(1) << 10)
+#endif
+#ifndef MiB
+#define MiB (INT64_C(1) << 20)
+#endif
+
+#define QEMU_IMG "/usr/bin/qemu-img"
+#define QEMU_IO "/usr/bin/qemu-io"
+
+/* A private temporary directory, removed with everything in it. */
+char *qt_dir_new(void);
+void qt_dir_free(char *dir);
+/* @dir/@name (g_free it). */
+char *qt_path(const char *dir, const char *name);
+
+/*
+ * Create a qcow2 image of @size at @path with extra creation options @opts
+ * (JSON members without braces, e.g. "\"cluster_size\": 4096", or NULL).
+ */
+void qt_create(const char *path, int64_t size, const char *opts);
+/* Same, returning the error message instead of asserting (g_free it). */
+char *qt_create_err(const char *path, int64_t size, const char *opts);
+
+/*
+ * Open @path as qcow2 with extra options @opts (JSON members, or NULL),
+ * writable, discard=unmap; returns a backend owning the node.
+ */
+BlockBackend *qt_open(const char *path, const char *opts);
+/* Same, read-only. */
+BlockBackend *qt_open_ro(const char *path, const char *opts);
+/* The open error message for @path with @opts (must fail; g_free it). */
+char *qt_open_err(const char *path, const char *opts, bool writable);
+
+/* Whether QEMU's tools are installed (a test message says when not). */
+bool qt_have_qemu(void);
+/*
+ * Run a command line (argv) and return its exit status; its stdout and
+ * stderr are stored in *out (g_free it) when @out is not NULL.
+ */
+int qt_run(const char *const *argv, char **out);
+/* qemu-img check -f qcow2 @path: exit status (0 clean, 2, 3, ...). */
+int qt_qemu_check(const char *path, char **out);
+/*
+ * qemu-img check --output=json: exit status, and the corruption and leak
+ * counts it reports.
+ */
+int qt_qemu_check_counts(const char *path, int64_t *corruptions,
+                         int64_t *leaks);
+/* qemu-img compare of a qcow2 and a raw image: exit status. */
+int qt_qemu_compare(const char *qcow2, const char *raw);
+/* qemu-io -f qcow2 -c @cmd @path; asserts success. */
+void qt_qemu_io(const char *path, const char *cmd);
+
+/* Our own check through the driver: returns the result. */
+BdrvCheckResult qt_check(BlockBackend *blk, BdrvCheckMode fix);
+
+/* SHA-256 of the file's bytes (g_free it). */
+char *qt_file_checksum(const char *path);
+int64_t qt_file_size(const char *path);
+/* Overwrite @len bytes at @off of @path (to corrupt images by hand). */
+void qt_file_write(const char *path, int64_t off, const void *buf,
+                   size_t len);
+void qt_file_read(const char *path, int64_t off, void *buf, size_t len);
+void qt_file_put_be64(const char *path, int64_t off, uint64_t v);
+void qt_file_put_be32(const char *path, int64_t off, uint32_t v);
+uint64_t qt_file_get_be64(const char *path, int64_t off);
+
+/* Block status of the top node (one call); returns the flags. */
+int qt_status(BlockBackend *blk, int64_t off, int64_t bytes, int64_t *pnum,
+              int64_t *map);
+
+#endif /* TESTS_UNIT_QCOW2_TEST_UTIL_H */
