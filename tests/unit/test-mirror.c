@@ -139,8 +139,45 @@ static int mirror_to_end(BlockDriverState *src, BlockDriverState *dst,
     return ret;
 }
 
-/* The outcome table of the mirror issue, raw source. */
+/* A 20 MiB qcow2 image with 2 MiB of 0x5a at 8 MiB. */
+static void make_qcow2_source(const char *p)
+{
+    JsonObject *o = qdict_new();
+    BlockBackend *blk;
+    g_autofree uint8_t *buf = g_malloc(2 * MiB);
+
+    unlink(p);
+    qdict_put_str(o, "driver", "qcow2");
+    qdict_put_str(o, "filename", p);
+    qdict_put_int(o, "size", SRC_SIZE);
+    g_assert_cmpint(bdrv_create(o, &error_abort), ==, 0);
+    qdict_unref(o);
+    blk = blk_new_open(p, "qcow2", NULL, true, &error_abort);
+    memset(buf, 0x5a, 2 * MiB);
+    g_assert_cmpint(blk_pwrite(blk, 8 * MiB, 2 * MiB, buf, 0), ==, 0);
+    blk_unref(blk);
+}
+
+/* The raw target holds zeroes with 2 MiB of 0x5a at 8 MiB. */
+static void check_expected_content(const char *p)
+{
+    g_autofree uint8_t *data = NULL;
+    gsize len;
+
+    g_assert_true(g_file_get_contents(p, (char **)&data, &len, NULL));
+    g_assert_cmpuint(len, ==, SRC_SIZE);
+    for (gsize i = 0; i < len; i++) {
+        uint8_t want = i >= 8 * MiB && i < 10 * MiB ? 0x5a : 0;
+
+        if (data[i] != want) {
+            g_error("byte %zu is 0x%x, expected 0x%x", i, data[i], want);
+        }
+    }
+}
+
+/* The outcome table of the mirror issue, for raw and qcow2 sources. */
 typedef struct SparseCase {
+    const char *format;       /* the source's: "raw" or "qcow2" */
     const char *creation;     /* "external", "off", "full" */
     const char *discard;
     const char *zeroes;
@@ -148,15 +185,24 @@ typedef struct SparseCase {
 } SparseCase;
 
 static const SparseCase sparse_cases[] = {
-    { "external", "ignore", "off", true },
-    { "external", "unmap", "off", true },
-    { "external", "unmap", "unmap", true },
-    { "off", "ignore", "off", true },
-    { "off", "unmap", "off", true },
-    { "off", "unmap", "unmap", true },
-    { "full", "ignore", "off", false },
-    { "full", "unmap", "off", true },
-    { "full", "unmap", "unmap", true },
+    { "raw", "external", "ignore", "off", true },
+    { "raw", "external", "unmap", "off", true },
+    { "raw", "external", "unmap", "unmap", true },
+    { "raw", "off", "ignore", "off", true },
+    { "raw", "off", "unmap", "off", true },
+    { "raw", "off", "unmap", "unmap", true },
+    { "raw", "full", "ignore", "off", false },
+    { "raw", "full", "unmap", "off", true },
+    { "raw", "full", "unmap", "unmap", true },
+    { "qcow2", "external", "ignore", "off", true },
+    { "qcow2", "external", "unmap", "off", true },
+    { "qcow2", "external", "unmap", "unmap", true },
+    { "qcow2", "off", "ignore", "off", true },
+    { "qcow2", "off", "unmap", "off", true },
+    { "qcow2", "off", "unmap", "unmap", true },
+    { "qcow2", "full", "ignore", "off", false },
+    { "qcow2", "full", "unmap", "off", true },
+    { "qcow2", "full", "unmap", "unmap", true },
 };
 
 static void test_sparse_table(gconstpointer opaque)
@@ -169,8 +215,12 @@ static void test_sparse_table(gconstpointer opaque)
     MirrorStats stats;
     int64_t alloc;
 
-    truncate_file(src_path, SRC_SIZE);
-    write_file_pattern(src_path, 8 * MiB, 2 * MiB, 0x5a);
+    if (!strcmp(c->format, "qcow2")) {
+        make_qcow2_source(src_path);
+    } else {
+        truncate_file(src_path, SRC_SIZE);
+        write_file_pattern(src_path, 8 * MiB, 2 * MiB, 0x5a);
+    }
     if (!strcmp(c->creation, "external")) {
         truncate_file(dst_path, SRC_SIZE);
     } else {
@@ -185,8 +235,8 @@ static void test_sparse_table(gconstpointer opaque)
         qdict_unref(o);
     }
 
-    src = open_node("driver=raw,node-name=src,file.driver=file,"
-                    "file.filename=%s", src_path);
+    src = open_node("driver=%s,node-name=src,file.driver=file,"
+                    "file.filename=%s", c->format, src_path);
     dst = open_node("driver=file,node-name=dst,filename=%s,discard=%s,"
                     "detect-zeroes=%s", dst_path, c->discard, c->zeroes);
     mirror_options_init(&opts);
@@ -203,7 +253,7 @@ static void test_sparse_table(gconstpointer opaque)
     } else {
         g_assert_cmpint(alloc, >, 19 * MiB);
     }
-    g_assert_true(files_equal(src_path, dst_path));
+    check_expected_content(dst_path);
     unlink(src_path);
     unlink(dst_path);
 }
@@ -651,9 +701,9 @@ int main(int argc, char **argv)
     job_add_event_listener(record_event, NULL);
     for (size_t i = 0; i < G_N_ELEMENTS(sparse_cases); i++) {
         const SparseCase *c = &sparse_cases[i];
-        g_autofree char *name = g_strdup_printf("/mirror/sparse/raw/%s-%s-%s",
-                                                c->creation, c->discard,
-                                                c->zeroes);
+        g_autofree char *name = g_strdup_printf("/mirror/sparse/%s/%s-%s-%s",
+                                                c->format, c->creation,
+                                                c->discard, c->zeroes);
         g_test_add_data_func(name, c, test_sparse_table);
     }
     g_test_add_func("/mirror/events-and-counters", test_events_and_counters);
