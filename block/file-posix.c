@@ -95,6 +95,7 @@ typedef struct BDRVFileState {
     gint has_write_zeroes;      /* FALLOC_FL_ZERO_RANGE */
     gint has_discard;           /* FALLOC_FL_PUNCH_HOLE */
     gint has_fallocate;         /* fallocate() mode 0 */
+    gint has_nowait;            /* preadv2(RWF_NOWAIT) */
     /*
      * errno of a failed fdatasync(), or 0.  After one failure the kernel
      * may have dropped dirty pages, so every later flush fails too.
@@ -322,6 +323,28 @@ static int coroutine_fn file_co_rw(BlockDriverState *bs, int64_t offset,
             return ret;
         }
     }
+
+#ifdef RWF_NOWAIT
+    /*
+     * A buffered read whose pages are all cached completes inline: the copy
+     * costs less than handing the request to a worker and back.  Anything
+     * else (EAGAIN, a short read, no support) goes to the pool.
+     */
+    if (!is_write && !(s->open_flags & O_DIRECT) &&
+        g_atomic_int_get(&s->has_nowait) && qiov->niov <= IOV_MAX) {
+        ssize_t n = preadv2(s->fd, qiov->iov, qiov->niov, offset,
+                            RWF_NOWAIT);
+
+        if (n == bytes) {
+            qemu_iovec_destroy(&slice);
+            return 0;
+        }
+        if (n < 0 && (errno == EOPNOTSUPP || errno == EINVAL ||
+                      errno == ENOSYS)) {
+            g_atomic_int_set(&s->has_nowait, 0);
+        }
+    }
+#endif
 
     req.iov = qiov->iov;
     req.niov = qiov->niov;
@@ -1195,6 +1218,7 @@ static int file_open(BlockDriverState *bs, BlockOptions *options, int flags,
     s->has_write_zeroes = true;
     s->has_discard = true;
     s->has_fallocate = s->is_regular;
+    s->has_nowait = s->is_regular;
 
     ret = file_setup_aio(bs, aio, errp);
     if (ret < 0) {
