@@ -14,7 +14,10 @@
 #define MIRROR_MAX_IN_FLIGHT 16
 /* Largest single copy. */
 #define MIRROR_MAX_IO_BYTES (1 << 20)
-/* The loop's slice: idle sleep while ready. */
+/*
+ * The loop's slice: idle sleep while ready, and the longest the job runs
+ * without yielding to the event loop when every request completes inline.
+ */
 #define MIRROR_SLICE_NS (100 * 1000 * 1000LL)
 
 typedef enum MirrorMethod {
@@ -48,6 +51,7 @@ typedef struct MirrorBlockJob {
     HBitmap *in_flight;
     HBitmap *zero;
     int64_t iter_pos;             /* where the next iteration looks */
+    int64_t last_yield_ns;        /* when the loop last let others run */
 
     int ops_in_flight;
     int64_t bytes_in_flight;

@@ -447,6 +447,22 @@ static int coroutine_fn mirror_dirty_init(MirrorBlockJob *s, Error **errp)
 
 /* The main loop */
 
+/*
+ * Yield to the event loop if the job has not done so for a slice: with
+ * requests that complete without yielding (cached reads, a failing target
+ * under on-target-error=ignore) the loop would otherwise starve everyone
+ * else of the AioContext.
+ */
+static void coroutine_fn mirror_throttle(MirrorBlockJob *s)
+{
+    int64_t now = get_clock_ns();
+
+    if (now - s->last_yield_ns >= MIRROR_SLICE_NS) {
+        s->last_yield_ns = now;
+        job_sleep_ns(&s->common, 0);
+    }
+}
+
 static int coroutine_fn mirror_flush_target(MirrorBlockJob *s)
 {
     int ret = blk_co_flush(s->target_blk);
@@ -465,6 +481,7 @@ static int coroutine_fn mirror_run(Job *job, Error **errp)
     int ret;
 
     s->length = bdrv_co_getlength(s->source);
+    s->last_yield_ns = get_clock_ns();
     if (s->length < 0 || target_len < 0) {
         error_setg(errp, "Could not get the image sizes");
         return -EIO;
@@ -490,6 +507,7 @@ static int coroutine_fn mirror_run(Job *job, Error **errp)
         if (s->ret < 0) {
             break;
         }
+        mirror_throttle(s);
         job_pause_point(job);
         if (job_is_cancelled(job)) {
             break;
