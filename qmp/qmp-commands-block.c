@@ -129,6 +129,21 @@ static const char *node_filename(BlockDriverState *bs)
     return bs ? bdrv_get_filename(bs) : "";
 }
 
+/* Host bytes: filters pass the question down; no answer reads as 0. */
+static int64_t node_actual_size(BlockDriverState *bs)
+{
+    while (bs) {
+        int64_t size = bdrv_get_allocated_file_size(bs);
+        BlockDriverState *below = bdrv_file_bs(bs);
+
+        if (size >= 0) {
+            return size;
+        }
+        bs = below ? below : backing_node(bs);
+    }
+    return 0;
+}
+
 /*
  * Whether QEMU would answer get_info for @bs (and so report dirty-flag):
  * ours answers for formats only, QEMU's file driver answers too, and
@@ -158,9 +173,9 @@ static JsonObject *image_info(BlockDriverState *bs, bool flat)
     BlockDriverState *backing = backing_node(bs);
     const char *fmt = bdrv_get_format_name(bs);
     int64_t size = bdrv_getlength(bs);
-    int64_t actual = bdrv_get_allocated_file_size(bs);
     BlockDriverInfo bdi;
     int ret = bdrv_get_info(bs, &bdi);
+    JsonObject *specific;
 
     if (!flat && backing) {
         json_object_set_object_member(img, "backing-image",
@@ -172,8 +187,10 @@ static JsonObject *image_info(BlockDriverState *bs, bool flat)
         json_object_set_int_member(img, "cluster-size", bdi.cluster_size);
     }
     json_object_set_string_member(img, "format", fmt);
-    if (actual >= 0) {
-        json_object_set_int_member(img, "actual-size", actual);
+    json_object_set_int_member(img, "actual-size", node_actual_size(bs));
+    specific = bdrv_get_specific_info(bs);
+    if (specific) {
+        json_object_set_object_member(img, "format-specific", specific);
     }
     if (info_answered(bs, ret)) {
         json_object_set_boolean_member(img, "dirty-flag",

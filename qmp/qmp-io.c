@@ -17,8 +17,8 @@
  * the way a guest's would.  Asynchronous requests the command started are
  * waited for before the backend goes away.
  *
- * The output is what the command set writes to IoState.out (a memory
- * stream here; stdout in emblock-io).  "open" and "close" are not
+ * The output is what the command set writes to IoState.out and .err,
+ * both one memory stream here (stdout and stderr in emblock-io).  "open" and "close" are not
  * available: the node is the image.
  */
 #include "qmp/qmp.h"
@@ -97,6 +97,7 @@ static JsonNode *qmp_x_blockdev_io(JsonObject *args, Error **errp)
         blk_unref(s.blk);
         return NULL;
     }
+    s.err = s.out;              /* one string, in the order printed */
     io_command(&s, line);
     io_drain(&s);
     blk_unref(s.blk);

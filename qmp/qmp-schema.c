@@ -193,8 +193,9 @@ static bool check_value(JsonNode *n, const QmpArg *a, const char *full,
         if (!node_is_type(n, G_TYPE_STRING)) {
             expected = "string";
         } else if (!enum_has(a->values, json_node_get_string(n))) {
+            /* QEMU names the member alone here, without its path. */
             error_setg(errp, "Parameter '%s' does not accept value '%s'",
-                       full, json_node_get_string(n));
+                       a->name, json_node_get_string(n));
             return false;
         }
         break;
@@ -399,8 +400,8 @@ static bool check_blockdev_options(JsonObject *opts, const char *prefix,
     }
     driver = qmp_arg_str(opts, "driver", NULL);
     if (!g_strv_contains(names, driver)) {
-        error_setg(errp, "Parameter '%sdriver' does not accept value '%s'",
-                   prefix ? prefix : "", driver);
+        error_setg(errp, "Parameter 'driver' does not accept value '%s'",
+                   driver);
         return false;
     }
     for (size_t i = 0; i < G_N_ELEMENTS(blockdev_drivers); i++) {

@@ -201,6 +201,40 @@ static void client_write_ready(void *opaque)
     client_unref(c);
 }
 
+/*
+ * JSON text of @node.  json-glib writes a double whose shortest form has
+ * an exponent but no point (1e+30) with ".0" appended, which is not JSON;
+ * such a ".0" is dropped here.  Strings are left alone.
+ */
+static char *node_to_text(JsonNode *node, bool pretty)
+{
+    char *text = json_to_string(node, pretty);
+    bool in_str = false, esc = false, exp = false;
+    char *w = text;
+
+    for (const char *r = text; *r; r++) {
+        if (in_str) {
+            in_str = esc || *r != '"';
+            esc = !esc && *r == '\\';
+        } else if (*r == '"') {
+            in_str = true;
+            exp = false;
+        } else if ((*r == 'e' || *r == 'E') && r > text &&
+                   g_ascii_isdigit(r[-1])) {
+            exp = true;
+        } else if (exp && r[0] == '.' && r[1] == '0' &&
+                   !g_ascii_isdigit(r[2])) {
+            r++;
+            continue;
+        } else if (!g_ascii_isdigit(*r) && *r != '+' && *r != '-') {
+            exp = false;
+        }
+        *w++ = *r;
+    }
+    *w = '\0';
+    return text;
+}
+
 /* Queue one line of JSON text. */
 static void client_send_text(QmpClient *c, const char *text)
 {
@@ -222,7 +256,7 @@ static void client_send(QmpClient *c, JsonObject *msg)
     g_autofree char *text = NULL;
 
     json_node_init_object(node, msg);
-    text = json_to_string(node, c->pretty);
+    text = node_to_text(node, c->pretty);
     client_send_text(c, text);
 }
 
@@ -287,7 +321,7 @@ void qmp_event_emit(const char *name, JsonObject *data)
         json_object_set_object_member(msg, "data", json_object_ref(data));
     }
     json_node_init_object(node, msg);
-    text = json_to_string(node, FALSE);
+    text = node_to_text(node, FALSE);
     for (GList *l = all; l; l = l->next) {
         QmpClient *c = l->data;
 
@@ -295,7 +329,7 @@ void qmp_event_emit(const char *name, JsonObject *data)
             continue;
         }
         if (c->pretty && !pretty) {
-            pretty = json_to_string(node, TRUE);
+            pretty = node_to_text(node, TRUE);
         }
         client_ref(c);
         client_send_text(c, c->pretty ? pretty : text);

@@ -28,6 +28,44 @@
 #include <ctype.h>
 #include <getopt.h>
 
+/*
+ * Where the commands print: the streams of the IoState being served
+ * (IoState.out and .err, stdout and stderr when NULL).  io_command() and
+ * the report of an asynchronous request select them, so the helpers that
+ * print need no IoState of their own.
+ */
+static FILE *io_out;
+static FILE *io_err;
+
+static void io_select_output(IoState *s)
+{
+    io_out = s->out ? s->out : stdout;
+    io_err = s->err ? s->err : stderr;
+}
+
+static void fputc_out(int c)
+{
+    fputc(c, io_out);
+}
+
+/* error_report() on io_err: "emblock-io: message". */
+static void G_GNUC_PRINTF(1, 2) io_error_report(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(io_err, "%s: ", EMBLOCK_IO_NAME);
+    va_start(ap, fmt);
+    vfprintf(io_err, fmt, ap);
+    va_end(ap);
+    fputc('\n', io_err);
+}
+
+static void io_error_report_err(Error *err)
+{
+    io_error_report("%s", error_get_pretty(err));
+    error_free(err);
+}
+
 /* Buffers are aligned for O_DIRECT; -m moves them this far off. */
 #define IO_BUF_ALIGN    4096
 #define IO_MISALIGN     16
@@ -122,8 +160,8 @@ static int64_t cvtnum(const char *s)
     shift = suffix_shift(*end);
     if (shift >= 0) {
         if (hex) {
-            error_report("warning: Using a multiplier suffix on hex numbers "
-                         "is deprecated: %s", s);
+            io_error_report("warning: Using a multiplier suffix on hex "
+                            "numbers is deprecated: %s", s);
         }
         end++;
     } else {
@@ -156,10 +194,10 @@ static int64_t cvtnum(const char *s)
 static void print_cvtnum_error(int64_t err, const char *arg)
 {
     if (err == -EINVAL) {
-        printf("Parsing error: non-numeric argument, or extraneous/"
-               "unrecognized suffix -- %s\n", arg);
+        fprintf(io_out, "Parsing error: non-numeric argument, or extraneous/"
+                "unrecognized suffix -- %s\n", arg);
     } else {
-        printf("Parsing error: argument too large -- %s\n", arg);
+        fprintf(io_out, "Parsing error: argument too large -- %s\n", arg);
     }
 }
 
@@ -181,7 +219,7 @@ static int parse_pattern(const char *arg)
     long pattern = strtol(arg, &end, 0);
 
     if (pattern < 0 || pattern > UCHAR_MAX || *end) {
-        printf("%s is not a valid pattern byte\n", arg);
+        fprintf(io_out, "%s is not a valid pattern byte\n", arg);
         return -1;
     }
     return pattern;
@@ -252,16 +290,16 @@ static void print_report(const char *op, int64_t ns, int64_t offset,
 
     timestr(ns, Cflag, ts, sizeof(ts));
     if (Cflag) {
-        printf("%" PRId64 ",%d,%s,%.3f,%.3f\n", total, cnt, ts,
-               per_sec(total, ns), per_sec(cnt, ns));
+        fprintf(io_out, "%" PRId64 ",%d,%s,%.3f,%.3f\n", total, cnt, ts,
+                per_sec(total, ns), per_sec(cnt, ns));
         return;
     }
     cvtstr(total, s1, sizeof(s1));
     cvtstr(per_sec(total, ns), s2, sizeof(s2));
-    printf("%s %" PRId64 "/%" PRId64 " bytes at offset %" PRId64 "\n",
-           op, total, count, offset);
-    printf("%s, %d ops; %s (%s/sec and %.4f ops/sec)\n",
-           s1, cnt, ts, s2, per_sec(cnt, ns));
+    fprintf(io_out, "%s %" PRId64 "/%" PRId64 " bytes at offset %" PRId64 "\n",
+            op, total, count, offset);
+    fprintf(io_out, "%s, %d ops; %s (%s/sec and %.4f ops/sec)\n",
+            s1, cnt, ts, s2, per_sec(cnt, ns));
 }
 
 /* Hex and ASCII dump, 16 bytes a line, addressed from @offset. */
@@ -270,15 +308,15 @@ static void dump_buffer(const uint8_t *buf, int64_t offset, int64_t len)
     for (int64_t i = 0; i < len; i += 16) {
         int n = MIN(16, len - i);
 
-        printf("%08" PRIx64 ":  ", (uint64_t)(offset + i));
+        fprintf(io_out, "%08" PRIx64 ":  ", (uint64_t)(offset + i));
         for (int j = 0; j < n; j++) {
-            printf("%02x ", buf[i + j]);
+            fprintf(io_out, "%02x ", buf[i + j]);
         }
-        printf(" ");
+        fprintf(io_out, " ");
         for (int j = 0; j < n; j++) {
-            putchar(isalnum(buf[i + j]) ? buf[i + j] : '.');
+            fputc_out(isalnum(buf[i + j]) ? buf[i + j] : '.');
         }
-        printf("\n");
+        fprintf(io_out, "\n");
     }
 }
 
@@ -324,17 +362,17 @@ static uint8_t *io_alloc_from_file(IoState *s, size_t len, const char *name)
     size_t n;
 
     if (!f) {
-        fprintf(stderr, "%s: %s\n", name, strerror(errno));
+        fprintf(io_err, "%s: %s\n", name, strerror(errno));
         return NULL;
     }
     buf = io_alloc(s, len, 0);
     n = fread(buf, 1, len, f);
     if (ferror(f)) {
-        fprintf(stderr, "%s: %s\n", name, strerror(errno));
+        fprintf(io_err, "%s: %s\n", name, strerror(errno));
         goto fail;
     }
     if (n == 0) {
-        fprintf(stderr, "%s: file is empty\n", name);
+        fprintf(io_err, "%s: file is empty\n", name);
         goto fail;
     }
     fclose(f);
@@ -369,13 +407,13 @@ static uint8_t *io_create_iovec(IoState *s, QEMUIOVector *qiov, char **argv,
             return NULL;
         }
         if (len > BDRV_REQUEST_MAX_BYTES) {
-            printf("Argument '%s' exceeds maximum size %" PRIu64 "\n",
-                   argv[i], (uint64_t)BDRV_REQUEST_MAX_BYTES);
+            fprintf(io_out, "Argument '%s' exceeds maximum size %" PRIu64 "\n",
+                    argv[i], (uint64_t)BDRV_REQUEST_MAX_BYTES);
             return NULL;
         }
         if (count > BDRV_REQUEST_MAX_BYTES - len) {
-            printf("The total number of bytes exceed the maximum size %"
-                   PRIu64 "\n", (uint64_t)BDRV_REQUEST_MAX_BYTES);
+            fprintf(io_out, "The total number of bytes exceed the maximum "
+                    "size %" PRIu64 "\n", (uint64_t)BDRV_REQUEST_MAX_BYTES);
             return NULL;
         }
         sizes[i] = len;
@@ -478,8 +516,8 @@ static int parse_rw_opts(int argc, char **argv, const char *cmd,
             o->flags |= BDRV_REQ_FUA;
             break;
         case 'i':
-            printf("injecting invalid %s request\n",
-                   is_write ? "write" : "read");
+            fprintf(io_out, "injecting invalid %s request\n",
+                    is_write ? "write" : "read");
             return IO_OPTS_INJECTED;
         case 'l':
             o->lflag = true;
@@ -549,8 +587,8 @@ static int parse_range(char **args, const char *limit_note,
         return *count;
     }
     if (limit_note && *count > BDRV_REQUEST_MAX_BYTES) {
-        printf("length cannot exceed %" PRIu64 "%s, given %s\n",
-               (uint64_t)BDRV_REQUEST_MAX_BYTES, limit_note, args[1]);
+        fprintf(io_out, "length cannot exceed %" PRIu64 "%s, given %s\n",
+                (uint64_t)BDRV_REQUEST_MAX_BYTES, limit_note, args[1]);
         return -EINVAL;
     }
     return 0;
@@ -560,13 +598,13 @@ static int parse_range(char **args, const char *limit_note,
 static bool sectors_ok(int64_t offset, int64_t count)
 {
     if (!QEMU_IS_ALIGNED(offset, BDRV_SECTOR_SIZE)) {
-        printf("%" PRId64 " is not a sector-aligned value for 'offset'\n",
-               offset);
+        fprintf(io_out, "%" PRId64 " is not a sector-aligned value for "
+                "'offset'\n", offset);
         return false;
     }
     if (!QEMU_IS_ALIGNED(count, BDRV_SECTOR_SIZE)) {
-        printf("%" PRId64 " is not a sector-aligned value for 'count'\n",
-               count);
+        fprintf(io_out, "%" PRId64 " is not a sector-aligned value for "
+                "'count'\n", count);
         return false;
     }
     return true;
@@ -584,9 +622,9 @@ static int report_read(const IoRwOpts *o, const uint8_t *buf,
 
     if (o->Pflag && !buf_is_pattern(buf + o->pattern_offset,
                                     o->pattern_count, o->pattern)) {
-        printf("Pattern verification failed at offset %" PRId64 ", %"
-               PRId64 " bytes\n", offset + o->pattern_offset,
-               o->pattern_count);
+        fprintf(io_out, "Pattern verification failed at offset %" PRId64 ", %"
+                PRId64 " bytes\n", offset + o->pattern_offset,
+                o->pattern_count);
         ret = -EINVAL;
     }
     if (!o->qflag) {
@@ -602,21 +640,21 @@ static int report_read(const IoRwOpts *o, const uint8_t *buf,
 
 static void read_help(void)
 {
-    printf(
-"\n"
-" Reads LEN bytes at offset OFF of the image.\n"
-"\n"
-" Example: 'read -v 512 1k' reads 1 KiB at offset 512 and dumps it.\n"
-"\n"
-" -b, -- read from the VM state area (not supported by emblock)\n"
-" -C, -- print the statistics as one line of comma-separated numbers\n"
-" -l, -- how many bytes to compare with -P (default: to the end)\n"
-" -p, -- accepted and ignored\n"
-" -P, -- check that the data read is all this byte\n"
-" -q, -- quiet: print no statistics\n"
-" -s, -- where the -P comparison starts in the data read\n"
-" -v, -- dump the data read in hex and ASCII\n"
-"\n");
+    fprintf(io_out,
+ "\n"
+ " Reads LEN bytes at offset OFF of the image.\n"
+ "\n"
+ " Example: 'read -v 512 1k' reads 1 KiB at offset 512 and dumps it.\n"
+ "\n"
+ " -b, -- read from the VM state area (not supported by emblock)\n"
+ " -C, -- print the statistics as one line of comma-separated numbers\n"
+ " -l, -- how many bytes to compare with -P (default: to the end)\n"
+ " -p, -- accepted and ignored\n"
+ " -P, -- check that the data read is all this byte\n"
+ " -q, -- quiet: print no statistics\n"
+ " -s, -- where the -P comparison starts in the data read\n"
+ " -v, -- dump the data read in hex and ASCII\n"
+ "\n");
 }
 
 static int read_f(IoState *s, int argc, char **argv)
@@ -646,7 +684,8 @@ static int read_f(IoState *s, int argc, char **argv)
         o.pattern_count = count - o.pattern_offset;
     }
     if (o.pattern_count < 0 || o.pattern_count + o.pattern_offset > count) {
-        printf("pattern verification range exceeds end of read data\n");
+        fprintf(io_out,
+                "pattern verification range exceeds end of read data\n");
         return -EINVAL;
     }
     if (o.bflag && !sectors_ok(offset, count)) {
@@ -659,7 +698,7 @@ static int read_f(IoState *s, int argc, char **argv)
     ret = o.bflag ? -ENOTSUP : blk_pread(s->blk, offset, count, buf, 0);
     ns = get_clock_ns() - ns;
     if (ret < 0) {
-        printf("read failed: %s\n", strerror(-ret));
+        fprintf(io_out, "read failed: %s\n", strerror(-ret));
     } else {
         ret = report_read(&o, buf, offset, count, ns);
     }
@@ -669,17 +708,17 @@ static int read_f(IoState *s, int argc, char **argv)
 
 static void readv_help(void)
 {
-    printf(
-"\n"
-" Reads into several buffers, one per LEN, from offset OFF of the image.\n"
-"\n"
-" Example: 'readv -v 512 1k 1k' reads 2 KiB at offset 512 and dumps it.\n"
-"\n"
-" -C, -- print the statistics as one line of comma-separated numbers\n"
-" -P, -- check that the data read is all this byte\n"
-" -q, -- quiet: print no statistics\n"
-" -v, -- dump the data read in hex and ASCII\n"
-"\n");
+    fprintf(io_out,
+ "\n"
+ " Reads into several buffers, one per LEN, from offset OFF of the image.\n"
+ "\n"
+ " Example: 'readv -v 512 1k 1k' reads 2 KiB at offset 512 and dumps it.\n"
+ "\n"
+ " -C, -- print the statistics as one line of comma-separated numbers\n"
+ " -P, -- check that the data read is all this byte\n"
+ " -q, -- quiet: print no statistics\n"
+ " -v, -- dump the data read in hex and ASCII\n"
+ "\n");
 }
 
 static int readv_f(IoState *s, int argc, char **argv)
@@ -712,7 +751,7 @@ static int readv_f(IoState *s, int argc, char **argv)
     ret = io_rwv(s, false, offset, &qiov, 0);
     ns = get_clock_ns() - ns;
     if (ret < 0) {
-        printf("readv failed: %s\n", strerror(-ret));
+        fprintf(io_out, "readv failed: %s\n", strerror(-ret));
     } else {
         o.pattern_count = qiov.size;
         ret = report_read(&o, buf, offset, qiov.size, ns);
@@ -724,40 +763,41 @@ static int readv_f(IoState *s, int argc, char **argv)
 
 static void write_help(void)
 {
-    printf(
-"\n"
-" Writes LEN bytes at offset OFF of the image, by default all 0xcd.\n"
-"\n"
-" Example: 'write -P 0x5a 512 1k' writes 1 KiB of 0x5a at offset 512.\n"
-"\n"
-" -b, -- write to the VM state area (not supported by emblock)\n"
-" -c, -- write compressed data\n"
-" -C, -- print the statistics as one line of comma-separated numbers\n"
-" -f, -- force unit access: the data is stable when the write completes\n"
-" -n, -- with -z, fail rather than fall back to writing zeroed buffers\n"
-" -p, -- accepted and ignored\n"
-" -P, -- write this byte instead of 0xcd\n"
-" -q, -- quiet: print no statistics\n"
-" -s, -- take the data from this file, repeated as needed\n"
-" -u, -- with -z, allow the range to be unmapped\n"
-" -z, -- write zeroes without a data buffer\n"
-"\n");
+    fprintf(io_out,
+ "\n"
+ " Writes LEN bytes at offset OFF of the image, by default all 0xcd.\n"
+ "\n"
+ " Example: 'write -P 0x5a 512 1k' writes 1 KiB of 0x5a at offset 512.\n"
+ "\n"
+ " -b, -- write to the VM state area (not supported by emblock)\n"
+ " -c, -- write compressed data\n"
+ " -C, -- print the statistics as one line of comma-separated numbers\n"
+ " -f, -- force unit access: the data is stable when the write completes\n"
+ " -n, -- with -z, fail rather than fall back to writing zeroed buffers\n"
+ " -p, -- accepted and ignored\n"
+ " -P, -- write this byte instead of 0xcd\n"
+ " -q, -- quiet: print no statistics\n"
+ " -s, -- take the data from this file, repeated as needed\n"
+ " -u, -- with -z, allow the range to be unmapped\n"
+ " -z, -- write zeroes without a data buffer\n"
+ "\n");
 }
 
 /* write's checks of its option combinations, in qemu-io's order. */
 static bool write_opts_ok(const IoRwOpts *o)
 {
     if (o->bflag && o->zflag) {
-        printf("-b and -z cannot be specified at the same time\n");
+        fprintf(io_out, "-b and -z cannot be specified at the same time\n");
     } else if ((o->flags & BDRV_REQ_FUA) && (o->bflag || o->cflag)) {
-        printf("-f and -b or -c cannot be specified at the same time\n");
+        fprintf(io_out,
+                "-f and -b or -c cannot be specified at the same time\n");
     } else if ((o->flags & BDRV_REQ_NO_FALLBACK) && !o->zflag) {
-        printf("-n requires -z to be specified\n");
+        fprintf(io_out, "-n requires -z to be specified\n");
     } else if ((o->flags & BDRV_REQ_MAY_UNMAP) && !o->zflag) {
-        printf("-u requires -z to be specified\n");
+        fprintf(io_out, "-u requires -z to be specified\n");
     } else if (o->zflag + o->Pflag + o->sflag > 1) {
-        printf("Only one of -z, -P, and -s can be specified at the same "
-               "time\n");
+        fprintf(io_out, "Only one of -z, -P, and -s can be specified at the "
+                "same time\n");
     } else {
         return true;
     }
@@ -820,7 +860,7 @@ static int write_f(IoState *s, int argc, char **argv)
     ret = do_write(s, &o, offset, count, buf);
     ns = get_clock_ns() - ns;
     if (ret < 0) {
-        printf("write failed: %s\n", strerror(-ret));
+        fprintf(io_out, "write failed: %s\n", strerror(-ret));
     } else {
         ret = 0;
         if (!o.qflag) {
@@ -833,18 +873,18 @@ static int write_f(IoState *s, int argc, char **argv)
 
 static void writev_help(void)
 {
-    printf(
-"\n"
-" Writes from several buffers, one per LEN, at offset OFF of the image;\n"
-" the data is all 0xcd unless -P says otherwise.\n"
-"\n"
-" Example: 'writev 512 1k 1k' writes 2 KiB at offset 512.\n"
-"\n"
-" -C, -- print the statistics as one line of comma-separated numbers\n"
-" -f, -- force unit access: the data is stable when the write completes\n"
-" -P, -- write this byte instead of 0xcd\n"
-" -q, -- quiet: print no statistics\n"
-"\n");
+    fprintf(io_out,
+ "\n"
+ " Writes from several buffers, one per LEN, at offset OFF of the image;\n"
+ " the data is all 0xcd unless -P says otherwise.\n"
+ "\n"
+ " Example: 'writev 512 1k 1k' writes 2 KiB at offset 512.\n"
+ "\n"
+ " -C, -- print the statistics as one line of comma-separated numbers\n"
+ " -f, -- force unit access: the data is stable when the write completes\n"
+ " -P, -- write this byte instead of 0xcd\n"
+ " -q, -- quiet: print no statistics\n"
+ "\n");
 }
 
 static int writev_f(IoState *s, int argc, char **argv)
@@ -878,7 +918,7 @@ static int writev_f(IoState *s, int argc, char **argv)
     ret = io_rwv(s, true, offset, &qiov, write_flags(s, o.flags));
     ns = get_clock_ns() - ns;
     if (ret < 0) {
-        printf("writev failed: %s\n", strerror(-ret));
+        fprintf(io_out, "writev failed: %s\n", strerror(-ret));
     } else {
         ret = 0;
         if (!o.qflag) {
@@ -915,9 +955,11 @@ static void io_aio_report(void *opaque)
     IoState *s = req->s;
     int64_t ns = get_clock_ns() - req->start_ns;
 
+    io_select_output(s);
+
     if (req->ret < 0) {
-        printf("%s failed: %s\n", req->is_write ? "aio_write" : "readv",
-               strerror(-req->ret));
+        fprintf(io_out, "%s failed: %s\n",
+                req->is_write ? "aio_write" : "readv", strerror(-req->ret));
     } else if (req->is_write) {
         if (!req->o.qflag) {
             print_report("wrote", ns, req->offset, req->bytes, req->bytes, 1,
@@ -974,21 +1016,21 @@ void io_drain(IoState *s)
 
 static void aio_read_help(void)
 {
-    printf(
-"\n"
-" Starts reading into several buffers, one per LEN, from offset OFF of\n"
-" the image, and returns at once; the result is printed when the read\n"
-" completes.  aio_flush waits for all outstanding requests.  The command\n"
-" itself succeeds once the request is started, whatever its outcome.\n"
-"\n"
-" Example: 'aio_read -v 512 1k 1k' reads 2 KiB at offset 512 and dumps it.\n"
-"\n"
-" -C, -- print the statistics as one line of comma-separated numbers\n"
-" -i, -- only print that an invalid request is injected (no request)\n"
-" -P, -- check that the data read is all this byte\n"
-" -q, -- quiet: print no statistics\n"
-" -v, -- dump the data read in hex and ASCII\n"
-"\n");
+    fprintf(io_out,
+ "\n"
+ " Starts reading into several buffers, one per LEN, from offset OFF of\n"
+ " the image, and returns at once; the result is printed when the read\n"
+ " completes.  aio_flush waits for all outstanding requests.  The command\n"
+ " itself succeeds once the request is started, whatever its outcome.\n"
+ "\n"
+ " Example: 'aio_read -v 512 1k 1k' reads 2 KiB at offset 512 and dumps it.\n"
+ "\n"
+ " -C, -- print the statistics as one line of comma-separated numbers\n"
+ " -i, -- only print that an invalid request is injected (no request)\n"
+ " -P, -- check that the data read is all this byte\n"
+ " -q, -- quiet: print no statistics\n"
+ " -v, -- dump the data read in hex and ASCII\n"
+ "\n");
 }
 
 static int aio_read_f(IoState *s, int argc, char **argv)
@@ -1022,35 +1064,35 @@ static int aio_read_f(IoState *s, int argc, char **argv)
 
 static void aio_write_help(void)
 {
-    printf(
-"\n"
-" Starts writing from several buffers, one per LEN, at offset OFF of the\n"
-" image, and returns at once; the result is printed when the write\n"
-" completes.  aio_flush waits for all outstanding requests.  The command\n"
-" itself succeeds once the request is started, whatever its outcome.\n"
-" The data is all 0xcd unless -P says otherwise.\n"
-"\n"
-" Example: 'aio_write 512 1k 1k' writes 2 KiB at offset 512.\n"
-"\n"
-" -C, -- print the statistics as one line of comma-separated numbers\n"
-" -f, -- force unit access: the data is stable when the write completes\n"
-" -i, -- only print that an invalid request is injected (no request)\n"
-" -P, -- write this byte instead of 0xcd\n"
-" -q, -- quiet: print no statistics\n"
-" -u, -- with -z, allow the range to be unmapped\n"
-" -z, -- write zeroes without a data buffer (one LEN only)\n"
-"\n");
+    fprintf(io_out,
+ "\n"
+ " Starts writing from several buffers, one per LEN, at offset OFF of the\n"
+ " image, and returns at once; the result is printed when the write\n"
+ " completes.  aio_flush waits for all outstanding requests.  The command\n"
+ " itself succeeds once the request is started, whatever its outcome.\n"
+ " The data is all 0xcd unless -P says otherwise.\n"
+ "\n"
+ " Example: 'aio_write 512 1k 1k' writes 2 KiB at offset 512.\n"
+ "\n"
+ " -C, -- print the statistics as one line of comma-separated numbers\n"
+ " -f, -- force unit access: the data is stable when the write completes\n"
+ " -i, -- only print that an invalid request is injected (no request)\n"
+ " -P, -- write this byte instead of 0xcd\n"
+ " -q, -- quiet: print no statistics\n"
+ " -u, -- with -z, allow the range to be unmapped\n"
+ " -z, -- write zeroes without a data buffer (one LEN only)\n"
+ "\n");
 }
 
 /* aio_write's option checks; false after a message. */
 static bool aio_write_opts_ok(const IoRwOpts *o, int nr_len)
 {
     if (o->zflag && nr_len != 1) {
-        printf("-z supports only a single length parameter\n");
+        fprintf(io_out, "-z supports only a single length parameter\n");
     } else if ((o->flags & BDRV_REQ_MAY_UNMAP) && !o->zflag) {
-        printf("-u requires -z to be specified\n");
+        fprintf(io_out, "-u requires -z to be specified\n");
     } else if (o->zflag && o->Pflag) {
-        printf("-z and -P cannot be specified at the same time\n");
+        fprintf(io_out, "-z and -P cannot be specified at the same time\n");
     } else {
         return true;
     }
@@ -1109,15 +1151,15 @@ static int aio_flush_f(IoState *s, int argc, char **argv)
 
 static void discard_help(void)
 {
-    printf(
-"\n"
-" Discards LEN bytes at offset OFF of the image.\n"
-"\n"
-" Example: 'discard 512 1k' discards 1 KiB at offset 512.\n"
-"\n"
-" -C, -- print the statistics as one line of comma-separated numbers\n"
-" -q, -- quiet: print no statistics\n"
-"\n");
+    fprintf(io_out,
+ "\n"
+ " Discards LEN bytes at offset OFF of the image.\n"
+ "\n"
+ " Example: 'discard 512 1k' discards 1 KiB at offset 512.\n"
+ "\n"
+ " -C, -- print the statistics as one line of comma-separated numbers\n"
+ " -q, -- quiet: print no statistics\n"
+ "\n");
 }
 
 static int discard_f(IoState *s, int argc, char **argv)
@@ -1143,7 +1185,7 @@ static int discard_f(IoState *s, int argc, char **argv)
     ret = blk_pdiscard(s->blk, offset, bytes);
     ns = get_clock_ns() - ns;
     if (ret < 0) {
-        printf("discard failed: %s\n", strerror(-ret));
+        fprintf(io_out, "discard failed: %s\n", strerror(-ret));
         return ret;
     }
     if (!o.qflag) {
@@ -1180,7 +1222,7 @@ static int truncate_f(IoState *s, int argc, char **argv)
                 }
             }
             if (prealloc == G_N_ELEMENTS(modes)) {
-                error_report("Invalid preallocation mode '%s'", optarg);
+                io_error_report("Invalid preallocation mode '%s'", optarg);
                 return -EINVAL;
             }
             break;
@@ -1202,7 +1244,7 @@ static int truncate_f(IoState *s, int argc, char **argv)
     }
     ret = blk_truncate(s->blk, offset, false, prealloc, 0, &err);
     if (ret < 0) {
-        error_report_err(err);
+        io_error_report_err(err);
         return ret;
     }
     return 0;
@@ -1214,11 +1256,11 @@ static int length_f(IoState *s, int argc, char **argv)
     char s1[64];
 
     if (size < 0) {
-        printf("getlength: %s\n", strerror(-size));
+        fprintf(io_out, "getlength: %s\n", strerror(-size));
         return size;
     }
     cvtstr(size, s1, sizeof(s1));
-    printf("%s\n", s1);
+    fprintf(io_out, "%s\n", s1);
     return 0;
 }
 
@@ -1252,7 +1294,7 @@ static int alloc_f(IoState *s, int argc, char **argv)
     while (remaining) {
         ret = bdrv_is_allocated(bs, offset, remaining, &num);
         if (ret < 0) {
-            printf("is_allocated failed: %s\n", strerror(-ret));
+            fprintf(io_out, "is_allocated failed: %s\n", strerror(-ret));
             return ret;
         }
         offset += num;
@@ -1267,8 +1309,8 @@ static int alloc_f(IoState *s, int argc, char **argv)
     }
 
     cvtstr(start, s1, sizeof(s1));
-    printf("%" PRId64 "/%" PRId64 " bytes allocated at offset %s\n",
-           sum_alloc, count, s1);
+    fprintf(io_out, "%" PRId64 "/%" PRId64 " bytes allocated at offset %s\n",
+            sum_alloc, count, s1);
     return 0;
 }
 
@@ -1308,24 +1350,26 @@ static int map_f(IoState *s, int argc, char **argv)
 
     bytes = blk_getlength(s->blk);
     if (bytes < 0) {
-        printf("Failed to query image length: %s\n", strerror(-bytes));
+        fprintf(io_out, "Failed to query image length: %s\n",
+                strerror(-bytes));
         return bytes;
     }
     while (bytes) {
         ret = map_run(blk_bs(s->blk), offset, bytes, &num);
         if (ret < 0) {
-            printf("Failed to get allocation status: %s\n", strerror(-ret));
+            fprintf(io_out, "Failed to get allocation status: %s\n",
+                    strerror(-ret));
             return ret;
         }
         if (!num) {
-            printf("Unexpected end of image\n");
+            fprintf(io_out, "Unexpected end of image\n");
             return -EIO;
         }
         cvtstr(num, s1, sizeof(s1));
         cvtstr(offset, s2, sizeof(s2));
-        printf("%s (0x%" PRIx64 ") bytes %s at offset %s (0x%" PRIx64 ")\n",
-               s1, (uint64_t)num, ret ? "    allocated" : "not allocated",
-               s2, (uint64_t)offset);
+        fprintf(io_out, "%s (0x%" PRIx64 ") bytes %s at offset %s (0x%"
+                PRIx64 ")\n", s1, (uint64_t)num,
+                ret ? "    allocated" : "not allocated", s2, (uint64_t)offset);
         offset += num;
         bytes -= num;
     }
@@ -1350,7 +1394,7 @@ static int sleep_f(IoState *s, int argc, char **argv)
 
     ms = strtol(argv[1], &end, 0);
     if (ms < 0 || *end) {
-        printf("%s is not a valid number\n", argv[1]);
+        fprintf(io_out, "%s is not a valid number\n", argv[1]);
         return -EINVAL;
     }
     if (ms > INT64_MAX / 2 / 1000000) {
@@ -1482,11 +1526,11 @@ static const IoCmd *find_command(const char *name)
 /* "NAME ARGS -- ONELINE", under the name the user typed. */
 static void help_oneline(const char *name, const IoCmd *ct)
 {
-    printf("%s ", name);
+    fprintf(io_out, "%s ", name);
     if (ct->args) {
-        printf("%s ", ct->args);
+        fprintf(io_out, "%s ", ct->args);
     }
-    printf("-- %s\n", ct->oneline);
+    fprintf(io_out, "-- %s\n", ct->oneline);
 }
 
 void io_command_usage(const char *name)
@@ -1494,6 +1538,10 @@ void io_command_usage(const char *name)
     const IoCmd *ct = find_command(name);
 
     assert(ct);
+    if (!io_out) {
+        io_out = stdout;        /* called before any command ran */
+        io_err = stderr;
+    }
     help_oneline(ct->name, ct);
 }
 
@@ -1505,12 +1553,12 @@ static int help_f(IoState *s, int argc, char **argv)
         for (size_t i = 0; i < G_N_ELEMENTS(io_cmds); i++) {
             help_oneline(io_cmds[i].name, &io_cmds[i]);
         }
-        printf("\nUse 'help commandname' for extended help.\n");
+        fprintf(io_out, "\nUse 'help commandname' for extended help.\n");
         return 0;
     }
     ct = find_command(argv[1]);
     if (!ct) {
-        printf("command %s not found\n", argv[1]);
+        fprintf(io_out, "command %s not found\n", argv[1]);
         return -EINVAL;
     }
     help_oneline(argv[1], ct);
@@ -1526,20 +1574,20 @@ static bool command_ok(IoState *s, const IoCmd *ct, int argc, char **argv)
     int nargs = argc - 1;
 
     if (!(ct->flags & (IO_CMD_GLOBAL | IO_CMD_NOFILE_OK)) && !s->blk) {
-        fprintf(stderr, "no file open, try 'help open'\n");
+        fprintf(io_err, "no file open, try 'help open'\n");
         return false;
     }
     if (nargs >= ct->argmin && (ct->argmax == -1 || nargs <= ct->argmax)) {
         return true;
     }
     if (ct->argmax == -1) {
-        fprintf(stderr, "bad argument count %d to %s, expected at least %d "
+        fprintf(io_err, "bad argument count %d to %s, expected at least %d "
                 "arguments\n", nargs, argv[0], ct->argmin);
     } else if (ct->argmin == ct->argmax) {
-        fprintf(stderr, "bad argument count %d to %s, expected %d "
+        fprintf(io_err, "bad argument count %d to %s, expected %d "
                 "arguments\n", nargs, argv[0], ct->argmin);
     } else {
-        fprintf(stderr, "bad argument count %d to %s, expected between %d "
+        fprintf(io_err, "bad argument count %d to %s, expected between %d "
                 "and %d arguments\n", nargs, argv[0], ct->argmin,
                 ct->argmax);
     }
@@ -1557,7 +1605,7 @@ static int command_perm(IoState *s, const IoCmd *ct)
     }
     ret = blk_set_perm(s->blk, s->perm | ct->perm, s->shared_perm, &err);
     if (ret < 0) {
-        error_report_err(err);
+        io_error_report_err(err);
         return ret;
     }
     s->perm |= ct->perm;
@@ -1572,6 +1620,8 @@ int io_command(IoState *s, const char *line)
     char *p = input, *word;
     int argc = 0, ret;
 
+    io_select_output(s);
+
     /* Words are separated by single spaces; runs of spaces are skipped. */
     while ((word = strsep(&p, " "))) {
         if (*word) {
@@ -1583,7 +1633,7 @@ int io_command(IoState *s, const char *line)
     }
     ct = find_command(argv[0]);
     if (!ct) {
-        fprintf(stderr, "command \"%s\" not found\n", argv[0]);
+        fprintf(io_err, "command \"%s\" not found\n", argv[0]);
         return -EINVAL;
     }
     if (!command_ok(s, ct, argc, argv)) {

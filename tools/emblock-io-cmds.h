@@ -41,6 +41,13 @@ typedef struct IoState {
     bool image_opts;         /* --image-opts: `open -o` is refused */
     bool quit;               /* set by `quit`: read no more commands */
     unsigned aio_in_flight;  /* aio_read/aio_write not yet reported */
+    /*
+     * Where the commands print what qemu-io prints to stdout and to
+     * stderr; NULL means stdout and stderr (emblock-io), a memory stream
+     * captures them (the storage daemon's x-blockdev-io).
+     */
+    FILE *out;
+    FILE *err;
 } IoState;
 
 /* Command flags. */
