@@ -1,0 +1,181 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Helpers for the QMP tests: start a storage daemon (emblock's or QEMU's)
+# with a monitor on a unix socket, and talk to it.  Every wait has a
+# timeout; nothing here can block forever.
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+
+class QmpTimeout(Exception):
+    pass
+
+
+class QmpClient:
+    """One QMP connection.  Replies and events are read line by line."""
+
+    def __init__(self, path, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise QmpTimeout('cannot connect to %s' % path)
+                time.sleep(0.05)
+        self.buf = b''
+        self.events = []
+        self.eof = False
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def send_raw(self, data, timeout=30.0):
+        if isinstance(data, str):
+            data = data.encode('utf-8', 'surrogateescape')
+        self.sock.settimeout(timeout)
+        self.sock.sendall(data)
+
+    def read_line(self, timeout=10.0):
+        """The next line as a parsed object; QmpTimeout if none comes."""
+        deadline = time.monotonic() + timeout
+        while b'\n' not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise QmpTimeout('no reply within %.1f s' % timeout)
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(1 << 20)
+            except socket.timeout:
+                continue
+            if not data:
+                self.eof = True
+                raise EOFError('connection closed')
+            self.buf += data
+        line, self.buf = self.buf.split(b'\n', 1)
+        try:
+            return json.loads(line.decode('utf-8'))
+        except ValueError as e:
+            raise ValueError('%s in %r' % (e, line[:200])) from None
+
+    def greeting(self, timeout=10.0):
+        msg = self.read_line(timeout)
+        assert 'QMP' in msg, msg
+        return msg
+
+    def reply(self, timeout=10.0):
+        """The next reply; events met on the way are kept in .events."""
+        while True:
+            msg = self.read_line(timeout)
+            if 'event' in msg:
+                self.events.append(msg)
+                continue
+            return msg
+
+    def cmd(self, name, args=None, timeout=10.0, **extra):
+        msg = {'execute': name}
+        if args is not None:
+            msg['arguments'] = args
+        msg.update(extra)
+        self.send_raw(json.dumps(msg) + '\n')
+        return self.reply(timeout)
+
+    def negotiate(self):
+        self.greeting()
+        r = self.cmd('qmp_capabilities')
+        assert r == {'return': {}}, r
+
+    def wait_event(self, name, timeout=30.0, match=None):
+        """Wait for event @name (whose data matches @match, a dict)."""
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while True:
+            for ev in self.events[seen:]:
+                data = ev.get('data', {})
+                if ev['event'] == name and \
+                   all(data.get(k) == v for k, v in (match or {}).items()):
+                    return ev
+            seen = len(self.events)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise QmpTimeout('no %s event within %.1f s' %
+                                 (name, timeout))
+            msg = self.read_line(left)
+            if 'event' in msg:
+                self.events.append(msg)
+            else:
+                raise AssertionError('unexpected reply %r' % msg)
+
+
+class Daemon:
+    """A storage daemon with one QMP socket in @workdir."""
+
+    def __init__(self, binary, workdir, extra_args=(), sock_name='qmp.sock'):
+        self.path = os.path.join(workdir, sock_name)
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        self.log = open(os.path.join(workdir, os.path.basename(binary) +
+                                     '.log'), 'w')
+        self.proc = subprocess.Popen(
+            [binary,
+             '--chardev', 'socket,id=qmp0,path=%s,server=on,wait=off' %
+             self.path,
+             '--monitor', 'chardev=qmp0'] + list(extra_args),
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
+            cwd=workdir)
+
+    def client(self, negotiate=True):
+        c = QmpClient(self.path)
+        if negotiate:
+            c.negotiate()
+        return c
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def wait(self, timeout=30.0):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise QmpTimeout('daemon did not exit within %.1f s' % timeout)
+
+    def kill(self):
+        if self.alive():
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        self.log.close()
+
+
+def write_source_image(path, size=20 << 20):
+    """A raw image with recognisable data in a few places, sparse else."""
+    with open(path, 'wb') as f:
+        f.truncate(size)
+        for off, byte, length in ((0, 0x11, 64 << 10),
+                                  (8 << 20, 0x5a, 2 << 20),
+                                  (size - (64 << 10), 0xee, 64 << 10)):
+            f.seek(off)
+            f.write(bytes([byte]) * length)
+
+
+def files_equal(a, b):
+    with open(a, 'rb') as fa, open(b, 'rb') as fb:
+        while True:
+            x = fa.read(1 << 20)
+            y = fb.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True
