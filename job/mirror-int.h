@@ -53,6 +53,12 @@ typedef struct MirrorBlockJob {
     int64_t iter_pos;             /* where the next iteration looks */
     int64_t last_yield_ns;        /* when the loop last let others run */
 
+    /*
+     * Copy buffers (of the largest copy's size), kept for reuse: a fresh buffer
+     * per copy costs a page fault per page and a TLB shoot-down at free.
+     * At most one per copy in flight, so bounded by MIRROR_MAX_IN_FLIGHT.
+     */
+    GSList *free_bufs;
     int ops_in_flight;
     int64_t bytes_in_flight;
     int64_t active_bytes_in_flight;

@@ -146,14 +146,42 @@ typedef struct MirrorOp {
     int64_t bytes;
 } MirrorOp;
 
+/*
+ * The largest copy: MIRROR_MAX_IO_BYTES, or one granule when granules are
+ * larger (a copy is never smaller than a granule).
+ */
+static int64_t mirror_copy_buf_size(MirrorBlockJob *s)
+{
+    return MAX(MIRROR_MAX_IO_BYTES, s->granularity);
+}
+
+/* A copy buffer of mirror_copy_buf_size(), from the job's free list. */
+static void *mirror_get_buf(MirrorBlockJob *s)
+{
+    size_t align = MAX(s->target->bl.opt_mem_alignment, 4096);
+    void *buf;
+
+    if (!s->free_bufs) {
+        return qemu_blockalign(align, mirror_copy_buf_size(s));
+    }
+    buf = s->free_bufs->data;
+    s->free_bufs = g_slist_delete_link(s->free_bufs, s->free_bufs);
+    return buf;
+}
+
+static void mirror_put_buf(MirrorBlockJob *s, void *buf)
+{
+    s->free_bufs = g_slist_prepend(s->free_bufs, buf);
+}
+
 static int coroutine_fn mirror_do_copy(MirrorOp *op, bool *is_read)
 {
     MirrorBlockJob *s = op->s;
-    size_t align = MAX(s->target->bl.opt_mem_alignment, 4096);
-    void *buf = qemu_blockalign(align, op->bytes);
+    void *buf = mirror_get_buf(s);
     QEMUIOVector qiov;
     int ret;
 
+    assert(op->bytes <= mirror_copy_buf_size(s));
     qemu_iovec_init_buf(&qiov, buf, op->bytes);
     *is_read = true;
     ret = bdrv_co_preadv(s->source_child, op->offset, op->bytes, &qiov, 0);
@@ -161,7 +189,7 @@ static int coroutine_fn mirror_do_copy(MirrorOp *op, bool *is_read)
         *is_read = false;
         ret = blk_co_pwritev(s->target_blk, op->offset, op->bytes, &qiov, 0);
     }
-    qemu_vfree(buf);
+    mirror_put_buf(s, buf);
     return ret;
 }
 
@@ -347,11 +375,17 @@ static int64_t coroutine_fn mirror_iteration(MirrorBlockJob *s)
             mirror_range_release(s, offset, end - offset);
             break;
         }
-        mirror_start_op(s, method, offset, io_bytes);
+        /*
+         * The speed limit charges what reaches the target: not a zero
+         * write the zero bitmap will skip, nor zeroes the target unmaps.
+         */
         if (method == MIRROR_METHOD_COPY ||
-            !bdrv_can_write_zeroes_with_unmap(s->target)) {
+            (!bdrv_can_write_zeroes_with_unmap(s->target) &&
+             !(method == MIRROR_METHOD_ZERO &&
+               zero_bitmap_covers(s, offset, io_bytes)))) {
             delay = job_ratelimit_delay(&s->common, io_bytes);
         }
+        mirror_start_op(s, method, offset, io_bytes);
         offset += io_bytes;
     }
     return delay;
@@ -671,6 +705,8 @@ static void mirror_clean(Job *job)
     hbitmap_free(s->in_flight);
     hbitmap_free(s->zero);
     s->dirty = s->in_flight = s->zero = NULL;
+    g_slist_free_full(s->free_bufs, qemu_vfree);
+    s->free_bufs = NULL;
     qemu_co_queue_destroy(&s->ops_done);
     bdrv_unref(s->mirror_top);
     bdrv_unref(s->target);
