@@ -202,15 +202,17 @@ static void client_write_ready(void *opaque)
 }
 
 /*
- * JSON text of @node.  json-glib writes a double whose shortest form has
- * an exponent but no point (1e+30) with ".0" appended, which is not JSON;
- * such a ".0" is dropped here.  Strings are left alone.
+ * JSON text of @node as QEMU prints it: in compact form, ": " after a key
+ * and ", " between members, as QEMU's JSON writer spaces them.  json-glib
+ * writes a double whose shortest form has an exponent but no point (1e+30)
+ * with ".0" appended, which is not JSON; such a ".0" is dropped.  Strings
+ * are copied untouched.
  */
 static char *node_to_text(JsonNode *node, bool pretty)
 {
-    char *text = json_to_string(node, pretty);
+    g_autofree char *text = json_to_string(node, pretty);
+    GString *out = g_string_sized_new(strlen(text) + 32);
     bool in_str = false, esc = false, exp = false;
-    char *w = text;
 
     for (const char *r = text; *r; r++) {
         if (in_str) {
@@ -229,10 +231,12 @@ static char *node_to_text(JsonNode *node, bool pretty)
         } else if (!g_ascii_isdigit(*r) && *r != '+' && *r != '-') {
             exp = false;
         }
-        *w++ = *r;
+        g_string_append_c(out, *r);
+        if (!in_str && !pretty && (*r == ':' || *r == ',')) {
+            g_string_append_c(out, ' ');
+        }
     }
-    *w = '\0';
-    return text;
+    return g_string_free(out, FALSE);
 }
 
 /* Queue one line of JSON text. */
