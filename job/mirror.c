@@ -14,9 +14,10 @@
  * (3) loops: each iteration takes a run of dirty granules, clears them,
  * asks the source's block status and starts COPY, ZERO or DISCARD
  * operations (at most 16 in flight, at most buf-size bytes of copies).  A
- * ZERO operation over granules all set in the zero bitmap is skipped and
- * not counted as progress; a completed zero write sets the bits; any data
- * written to the target clears them first.  So a cluster that changes back
+ * ZERO operation over granules all set in the zero bitmap is skipped (it
+ * still counts as progress, as in QEMU, but not against the speed limit
+ * nor in the zero_ops statistics); a completed zero write sets the bits;
+ * any data written to the target clears them first.  So a cluster that changes back
  * and forth is never wrongly skipped, and the target is never probed.
  * (4) When nothing is dirty or in flight the first time, the target is
  * flushed and the job goes READY.  On complete (or soft cancel) it drains
@@ -197,7 +198,7 @@ static void coroutine_fn mirror_op_entry(void *opaque)
 {
     MirrorOp *op = opaque;
     MirrorBlockJob *s = op->s;
-    bool is_read = false, skipped = false;
+    bool is_read = false;
     int ret = 0;
 
     switch (op->method) {
@@ -209,7 +210,6 @@ static void coroutine_fn mirror_op_entry(void *opaque)
         break;
     case MIRROR_METHOD_ZERO:
         if (zero_bitmap_covers(s, op->offset, op->bytes)) {
-            skipped = true;
             s->stats.zero_ops_skipped++;
             s->stats.zero_bytes_skipped += op->bytes;
             break;
@@ -241,7 +241,8 @@ static void coroutine_fn mirror_op_entry(void *opaque)
         /* Dirty again first, so that "ignore" retries it. */
         hbitmap_set(s->dirty, op->offset, op->bytes);
         mirror_error(s, is_read, -ret);
-    } else if (!skipped && !s->prezeroing) {
+    } else if (!s->prezeroing) {
+        /* Skipped zero writes count too: the range is in sync. */
         job_progress_update(&s->common, op->bytes);
     }
     mirror_range_release(s, op->offset, op->bytes);
@@ -840,7 +841,6 @@ int coroutine_fn mirror_sync_target_write(MirrorBlockJob *s,
     int64_t end = offset + bytes == s->length ? s->length :
                   QEMU_ALIGN_DOWN(offset + bytes, s->granularity);
     int64_t out_off = offset, out_bytes = bytes;
-    bool skip = false;
     int ret = 0;
 
     mirror_round_out(s, &out_off, &out_bytes);
@@ -853,7 +853,8 @@ int coroutine_fn mirror_sync_target_write(MirrorBlockJob *s,
         break;
     case MIRROR_METHOD_ZERO:
         if (zero_bitmap_covers(s, offset, bytes)) {
-            skip = true;
+            s->stats.zero_ops_skipped++;
+            s->stats.zero_bytes_skipped += bytes;
             break;
         }
         ret = blk_co_pwrite_zeroes(s->target_blk, offset, bytes,
@@ -878,9 +879,7 @@ int coroutine_fn mirror_sync_target_write(MirrorBlockJob *s,
     if (end > start) {
         hbitmap_reset(s->dirty, start, end - start);
     }
-    if (!skip) {
-        job_progress_increase_remaining(&s->common, bytes);
-        job_progress_update(&s->common, bytes);
-    }
+    job_progress_increase_remaining(&s->common, bytes);
+    job_progress_update(&s->common, bytes);
     return 0;
 }

@@ -10,6 +10,12 @@
  * found", also for jobs that are not block jobs (blockdev-create's).  Jobs
  * without an id are internal and never visible here.  Queries list the
  * newest job first, as QEMU does.
+ *
+ * x-query-mirror-stats is an emblock extension for tests: the counters
+ * of a mirror job (operations by kind, zero writes skipped thanks to the
+ * zero bitmap, bytes of each), which QEMU does not expose.  It names the
+ * job like the job-* verbs ("Job not found" for unknown ids) and fails
+ * with a GenericError for jobs of another type.
  */
 #include "qmp/qmp.h"
 #include "block/block.h"
@@ -383,6 +389,36 @@ static JsonNode *qmp_query_block_jobs(JsonObject *args, Error **errp)
     return query_jobs(true);
 }
 
+static JsonNode *qmp_x_query_mirror_stats(JsonObject *args, Error **errp)
+{
+    Job *job = find_job(args, errp);
+    MirrorStats st;
+    JsonObject *o;
+    JsonNode *n;
+
+    if (!job) {
+        return NULL;
+    }
+    if (!mirror_get_stats(job, &st)) {
+        error_setg(errp, "Job '%s' is not a mirror job", job->id);
+        return NULL;
+    }
+    o = json_object_new();
+    json_object_set_int_member(o, "copy-ops", st.copy_ops);
+    json_object_set_int_member(o, "copy-bytes", st.copy_bytes);
+    json_object_set_int_member(o, "zero-ops", st.zero_ops);
+    json_object_set_int_member(o, "zero-bytes", st.zero_bytes);
+    json_object_set_int_member(o, "zero-ops-skipped", st.zero_ops_skipped);
+    json_object_set_int_member(o, "zero-bytes-skipped",
+                               st.zero_bytes_skipped);
+    json_object_set_int_member(o, "discard-ops", st.discard_ops);
+    json_object_set_int_member(o, "prezero-bytes", st.prezero_bytes);
+    json_object_set_int_member(o, "active-writes", st.active_writes);
+    n = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(n, o);
+    return n;
+}
+
 static const QmpArg blockdev_mirror_args[] = {
     { "job-id", QMP_ARG_STR, true },
     { "device", QMP_ARG_STR },
@@ -442,5 +478,6 @@ const QmpCommand qmp_job_commands[] = {
     { "block-job-dismiss", qmp_block_job_dismiss, job_id_args },
     { "query-jobs", qmp_query_jobs },
     { "query-block-jobs", qmp_query_block_jobs },
+    { "x-query-mirror-stats", qmp_x_query_mirror_stats, job_id_args },
     { NULL }
 };

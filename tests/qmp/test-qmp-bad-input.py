@@ -185,6 +185,7 @@ SCHEMAS = {
     'job-pause': {'id': 'str'}, 'job-resume': {'id': 'str'},
     'job-cancel': {'id': 'str'}, 'job-complete': {'id': 'str'},
     'job-finalize': {'id': 'str'}, 'job-dismiss': {'id': 'str'},
+    'x-query-mirror-stats': {'id': 'str'},
     'block-job-set-speed': {'device': 'str', 'speed': 'int'},
     'block-job-cancel': {'device': 'str', 'force': 'bool?'},
     'block-job-pause': {'device': 'str'},
