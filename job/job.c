@@ -581,17 +581,23 @@ void job_cancel_sync(Job *job, bool force)
     AIO_WAIT_WHILE(qemu_get_aio_context(),
                    job->status != JOB_STATUS_CONCLUDED &&
                    job->status != JOB_STATUS_NULL);
+    if (job->status == JOB_STATUS_CONCLUDED) {
+        /* As QEMU: cancelling a concluded job dismisses it. */
+        job_do_dismiss(job);
+    }
     job_unref(job);
 }
 
 void job_cancel_sync_all(void)
 {
-    GList *all = job_list();
-
-    for (GList *l = all; l; l = l->next) {
-        job_cancel_sync(l->data, true);
+    /*
+     * The first job each time: cancelling one may end (and free) others,
+     * so no snapshot of the list is kept.  Each call leaves its job NULL,
+     * out of the list.
+     */
+    while (jobs) {
+        job_cancel_sync(jobs->data, true);
     }
-    g_list_free(all);
 }
 
 /* Progress and rate limiting */

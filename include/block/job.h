@@ -172,7 +172,10 @@ void job_complete(Job *job, Error **errp);
 void job_finalize(Job *job, Error **errp);
 void job_dismiss(Job **job, Error **errp);
 void job_set_speed(Job *job, int64_t speed, Error **errp);
-/* Cancel and wait until the job has concluded (shutdown, quit). */
+/*
+ * Cancel and wait until the job has concluded, then dismiss it (as QEMU
+ * does when cancelling a concluded job): for shutdown and quit.
+ */
 void job_cancel_sync(Job *job, bool force);
 void job_cancel_sync_all(void);
 

@@ -6,6 +6,7 @@
 
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -47,6 +48,14 @@ class QmpClient:
         self.sock.settimeout(timeout)
         self.sock.sendall(data)
 
+    def _recv(self, left):
+        """Up to 1 MiB of input; None on timeout, b'' at end of input."""
+        self.sock.settimeout(left)
+        try:
+            return self.sock.recv(1 << 20)
+        except socket.timeout:
+            return None
+
     def read_line(self, timeout=10.0):
         """The next line as a parsed object; QmpTimeout if none comes."""
         deadline = time.monotonic() + timeout
@@ -54,10 +63,8 @@ class QmpClient:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise QmpTimeout('no reply within %.1f s' % timeout)
-            self.sock.settimeout(left)
-            try:
-                data = self.sock.recv(1 << 20)
-            except socket.timeout:
+            data = self._recv(left)
+            if data is None:
                 continue
             if not data:
                 self.eof = True
@@ -179,3 +186,96 @@ def files_equal(a, b):
                 return False
             if not x:
                 return True
+
+
+# Added for test-qmp-commands and test-daemon-options.
+
+def wait_job_status(client, job_id, status, timeout=30.0):
+    """Wait for JOB_STATUS_CHANGE {id: @job_id, status: @status}."""
+    return client.wait_event('JOB_STATUS_CHANGE', timeout=timeout,
+                             match={'id': job_id, 'status': status})
+
+
+class PipeQmpClient(QmpClient):
+    """A QMP connection over a pair of pipes (a --chardev stdio monitor):
+    @rfd is the daemon's stdout, @wfd its stdin."""
+
+    def __init__(self, rfd, wfd):      # pylint: disable=super-init-not-called
+        self.rfd = rfd
+        self.wfd = wfd
+        self.buf = b''
+        self.events = []
+        self.eof = False
+
+    def close(self):
+        for fd in (self.rfd, self.wfd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.rfd = self.wfd = -1
+
+    def close_input(self):
+        """End of input for the daemon (it sees EOF on its stdin)."""
+        if self.wfd >= 0:
+            os.close(self.wfd)
+            self.wfd = -1
+
+    def send_raw(self, data, timeout=30.0):
+        if isinstance(data, str):
+            data = data.encode('utf-8', 'surrogateescape')
+        deadline = time.monotonic() + timeout
+        while data:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise QmpTimeout('cannot send within %.1f s' % timeout)
+            _, w, _ = select.select([], [self.wfd], [], left)
+            if w:
+                n = os.write(self.wfd, data[:65536])
+                data = data[n:]
+
+    def _recv(self, left):
+        r, _, _ = select.select([self.rfd], [], [], left)
+        if not r:
+            return None
+        return os.read(self.rfd, 1 << 20)
+
+
+def qemu_tool(name, env=None):
+    """The path of QEMU's @name (qemu-img, qemu-io, qemu-storage-daemon),
+    from $@env or /usr/bin; None when it is not installed."""
+    path = os.environ.get(env) if env else None
+    path = path or os.path.join('/usr/bin', name)
+    return path if os.access(path, os.X_OK) else None
+
+
+def run_tool(argv, timeout=30.0):
+    """Run a command; (exit status, stdout + stderr as text)."""
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=timeout)
+    return p.returncode, p.stdout.decode('utf-8', 'replace')
+
+
+def shape(value, key=None, facts=(), filtered=None):
+    """@value with the members named in @facts kept, those in @filtered
+    (a dict) replaced by the given placeholder, file names reduced to
+    their base name and every other scalar replaced by its type."""
+    filtered = filtered or {}
+    if key in filtered:
+        return filtered[key]
+    if isinstance(value, dict):
+        return {k: shape(v, k, facts, filtered)
+                for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [shape(v, None, facts, filtered) for v in value]
+    if key in ('filename', 'file') and isinstance(value, str):
+        return os.path.basename(value)
+    if key in facts:
+        return value
+    if isinstance(value, bool):
+        return 'bool'
+    if isinstance(value, (int, float)):
+        return 'number'
+    if value is None:
+        return 'null'
+    return 'str'
