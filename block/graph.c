@@ -373,6 +373,10 @@ static void bdrv_child_compute_perm(BlockDriverState *bs, BdrvChild *c,
         bdrv_default_child_perm(bs, c, c->role, perm, shared, nperm,
                                 nshared);
     }
+    if (c->bs->force_share) {
+        /* force-share=on (-U): the child lets anyone do anything. */
+        *nshared = BLK_PERM_ALL;
+    }
 }
 
 int bdrv_refresh_perms(BlockDriverState *bs, Error **errp)
@@ -539,8 +543,8 @@ void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child)
 /* Opening */
 
 /*
- * Options a nested child inherits from its parent: read-only and cache
- * modes (unless set), and discard=unmap for children holding data, since
+ * Options a nested child inherits from its parent: read-only, force-share
+ * and cache modes (unless set), and discard=unmap for children holding data, since
  * the parent decides what reaches them.  Backing files are read-only.
  */
 static void bdrv_inherit_options(JsonObject *child, JsonObject *parent,
@@ -555,6 +559,11 @@ static void bdrv_inherit_options(JsonObject *child, JsonObject *parent,
                qdict_haskey(parent, "read-only")) {
         json_object_set_member(child, "read-only",
             json_node_copy(json_object_get_member(parent, "read-only")));
+    }
+    if (!qdict_haskey(child, "force-share") &&
+        qdict_haskey(parent, "force-share")) {
+        json_object_set_member(child, "force-share",
+            json_node_copy(json_object_get_member(parent, "force-share")));
     }
     if (pcache) {
         JsonObject *ccache = qdict_get_dict(child, "cache");
@@ -626,17 +635,18 @@ BdrvChild *bdrv_open_child(BlockDriverState *parent, BlockOptions *options,
 /* Parse the options every node has; fills flags and detect-zeroes. */
 static bool bdrv_parse_common_options(JsonObject *options, int *flags,
                                       BlockdevDetectZeroes *dz,
-                                      bool *auto_ro, Error **errp)
+                                      bool *auto_ro, bool *force_share,
+                                      Error **errp)
 {
     static const char *const discard_names[] = {
         "ignore", "unmap", "off", "on", NULL,
     };
     JsonObject *cache = qdict_get_dict(options, "cache");
     bool read_only = false, direct = false, no_flush = false;
-    bool force_share = false;
     int discard = 0, detect = BLOCKDEV_DETECT_ZEROES_OFF;
 
     *auto_ro = false;
+    *force_share = false;
     if (qdict_haskey(options, "cache") && !cache) {
         error_setg(errp, "Invalid parameter type for 'cache', expected: "
                    "dict");
@@ -645,7 +655,7 @@ static bool bdrv_parse_common_options(JsonObject *options, int *flags,
     if ((cache && !qdict_check_keys(cache, cache_opts, errp)) ||
         !qdict_get_bool_opt(options, "read-only", &read_only, errp) ||
         !qdict_get_bool_opt(options, "auto-read-only", auto_ro, errp) ||
-        !qdict_get_bool_opt(options, "force-share", &force_share, errp) ||
+        !qdict_get_bool_opt(options, "force-share", force_share, errp) ||
         !qdict_get_bool_opt(cache, "direct", &direct, errp) ||
         !qdict_get_bool_opt(cache, "no-flush", &no_flush, errp) ||
         !qdict_get_enum_opt(options, "discard", discard_names, &discard,
@@ -654,7 +664,7 @@ static bool bdrv_parse_common_options(JsonObject *options, int *flags,
                             bdrv_detect_zeroes_names, &detect, errp)) {
         return false;
     }
-    if (force_share && !read_only) {
+    if (*force_share && !read_only) {
         error_setg(errp, "force-share=on can only be used with read-only "
                    "images");
         return false;
@@ -755,7 +765,7 @@ BlockDriverState *bdrv_new_open_driver(const BlockDriver *drv,
     const char *node_name = qdict_get_str(options, "node-name");
     BlockDriverState *bs;
     BlockdevDetectZeroes dz;
-    bool auto_ro;
+    bool auto_ro, force_share;
     int flags, ret;
     Error *local_err = NULL;
     g_autoptr(GList) members = NULL;
@@ -785,7 +795,8 @@ BlockDriverState *bdrv_new_open_driver(const BlockDriver *drv,
                    "expected: string");
         return NULL;
     }
-    if (!bdrv_parse_common_options(options, &flags, &dz, &auto_ro, errp)) {
+    if (!bdrv_parse_common_options(options, &flags, &dz, &auto_ro,
+                                   &force_share, errp)) {
         return NULL;
     }
 
@@ -795,6 +806,7 @@ BlockDriverState *bdrv_new_open_driver(const BlockDriver *drv,
     bs->refcnt = 1;
     bs->aio_context = qemu_get_aio_context();
     bs->detect_zeroes = dz;
+    bs->force_share = force_share;
     bs->options = qdict_clone(options);
     bs->bl.request_alignment = 1;
     qemu_co_mutex_init(&bs->flush_lock);

@@ -205,6 +205,7 @@ struct BlockDriverState {
     char filename[4096];
     int open_flags;
     bool read_only;
+    bool force_share;          /* force-share=on: shares all permissions */
     bool implicit;             /* created by its parent, named "#blockN" */
     int refcnt;
     AioContext *aio_context;

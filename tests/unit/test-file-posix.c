@@ -1175,6 +1175,23 @@ static void test_locking(void)
     error_free(err);
     err = NULL;
 
+    /*
+     * force-share=on (qemu-img -U) on a format node reaches its file child:
+     * the same reader gets in, and shares whatever its user refuses.
+     */
+    {
+        g_autofree char *opts = g_strdup_printf(
+            "driver=raw,read-only=on,force-share=on,file.driver=file,"
+            "file.filename=%s", path);
+        BlockDriverState *bs = bdrv_open_string(opts, &error_abort);
+
+        g_assert_true(bs->file->bs->force_share);
+        b = blk_new_with_bs(bs, BLK_PERM_CONSISTENT_READ,
+                            BLK_PERM_CONSISTENT_READ, &error_abort);
+        bdrv_unref(bs);
+        blk_unref(b);
+    }
+
     /* Nor can the file be created anew while in use. */
     g_assert_cmpint(create_image(path, 1 * MiB, "off", &err), <, 0);
     g_assert_nonnull(err);
