@@ -44,6 +44,7 @@ const char *const blkdebug_event_names[BLKDBG_EVENT_MAX] = {
     [BLKDBG_L2_ALLOC_WRITE] = "l2_alloc_write",
     [BLKDBG_REFBLOCK_LOAD] = "refblock_load",
     [BLKDBG_REFBLOCK_UPDATE] = "refblock_update",
+    [BLKDBG_REFBLOCK_UPDATE_PART] = "refblock_update_part",
     [BLKDBG_REFBLOCK_ALLOC] = "refblock_alloc",
     [BLKDBG_REFBLOCK_ALLOC_WRITE] = "refblock_alloc_write",
     [BLKDBG_REFTABLE_GROW] = "reftable_grow",

@@ -152,7 +152,9 @@ static int coroutine_fn cache_entry_write(BlockDriverState *bs, Qcow2Cache *c,
         bdrv_debug_event(bs->file, BLKDBG_L2_UPDATE);
         bs->metadata_stats.l2_writes++;
     } else {
+        /* QEMU names this write refblock_update_part; both names work. */
         bdrv_debug_event(bs->file, BLKDBG_REFBLOCK_UPDATE);
+        bdrv_debug_event(bs->file, BLKDBG_REFBLOCK_UPDATE_PART);
         bs->metadata_stats.refcount_writes++;
     }
     ret = bdrv_co_pwrite(bs->file, e->offset, c->table_size, e->table, 0);
