@@ -604,11 +604,8 @@ static int coroutine_fn mirror_run(Job *job, Error **errp)
     while (s->active_bytes_in_flight > 0) {
         qemu_co_queue_wait(&s->ops_done, NULL);
     }
-    if (s->ret < 0) {
-        error_setg_errno(errp, -s->ret, "Mirror failed");
-        return s->ret;
-    }
-    return 0;
+    /* No message of our own: the job reports strerror(), as QEMU's. */
+    return s->ret < 0 ? s->ret : 0;
 }
 
 /* Completion and the graph change */
@@ -654,6 +651,13 @@ static int mirror_exit_common(Job *job, bool pivot)
     int ret = 0;
 
     bdrv_ref(top);
+    /*
+     * Once the filter drops its permissions no request may pass it, and
+     * none may reach the target while the graph changes: both stay
+     * drained until the filter is out of the graph.
+     */
+    bdrv_drained_begin(top);
+    bdrv_drained_begin(s->target);
     mt->job = NULL;
     s->stop = true;
     bdrv_refresh_perms(top, NULL);
@@ -670,10 +674,12 @@ static int mirror_exit_common(Job *job, bool pivot)
     /* The filter's users get what is below it: the source or the target. */
     below = bdrv_filter_child(top)->bs;
     bdrv_replace_node(top, below, &error_abort);
+    bdrv_drained_end(s->target);
     if (s->in_drain) {
         bdrv_drained_end(s->source);
         s->in_drain = false;
     }
+    bdrv_drained_end(top);
     bdrv_unref(top);
     return ret;
 }
