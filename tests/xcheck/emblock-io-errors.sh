@@ -104,6 +104,23 @@ expect 1 err "read-only" -r -f raw -c 'write 0 512' test.img
 expect 1 err "nosuch.txt: No such file or directory" \
     -f raw -c 'write -s nosuch.txt 0 512' test.img
 
+# An image another writer holds: refused with QEMU's lock message, and
+# -U -r still reads it (the writer is an emblock-io that sleeps; it is
+# killed when the checks are done).
+"$EMBLOCK_IO" -f raw -c 'sleep 30000' test.img >/dev/null 2>&1 &
+holder=$!
+for _ in $(seq 100); do            # until its lock is taken
+    "$EMBLOCK_IO" -f raw -c 'length' test.img >/dev/null 2>&1 || break
+    sleep 0.05
+done
+expect 1 err 'Failed to get "write" lock' -f raw -c 'write 0 512' test.img
+expect 1 err "Is another process using the image [test.img]?" \
+    -f raw -c 'read 0 512' test.img
+expect 0 out "read 512/512 bytes at offset 0" \
+    -U -r -f raw -c 'read 0 512' test.img
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+
 # Commands from stdin: garbage, a long line, no final newline
 printf 'read 0 1\001\002\377\nnosuch\n%0999999d\nlength' 0 >garbage.txt
 INPUT=garbage.txt expect 1 out "1 MiB" -f raw test.img
