@@ -19,6 +19,7 @@
 # require_qcow2 skips unless it can.
 # require_qemu_img skips unless qemu-img is installed.
 # set_refcount IMAGE CLUSTER VALUE  pokes a qcow2 refcount (see below).
+# drop_backing_fmt IMAGE  removes the backing format a qcow2 records.
 
 set -u
 
@@ -106,5 +107,29 @@ with open(path, 'r+b') as f:
     f.write(struct.pack('>H', value))
     if os.path.getsize(path) < (cluster + 1) * cs:
         f.truncate((cluster + 1) * cs)
+PY
+}
+
+# drop_backing_fmt IMAGE: make a qcow2 image record no backing format, by
+# renaming its backing-format header extension to one nobody knows (which
+# readers skip).  Neither tool creates such images any more; old ones do.
+drop_backing_fmt()
+{
+    python3 - "$1" <<'PY'
+import struct, sys
+with open(sys.argv[1], 'r+b') as f:
+    hdr = f.read(104)
+    version = struct.unpack('>I', hdr[4:8])[0]
+    off = 72 if version == 2 else struct.unpack('>I', hdr[100:104])[0]
+    while True:
+        f.seek(off)
+        magic, length = struct.unpack('>II', f.read(8))
+        if magic == 0:
+            sys.exit("drop_backing_fmt: no backing format extension")
+        if magic == 0xE2792ACA:
+            f.seek(off)
+            f.write(struct.pack('>I', 0x6E6F6E65))
+            break
+        off += 8 + (length + 7) // 8 * 8
 PY
 }

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # emblock-img compare on raw images: identical, different (reported at
-# 512-byte granularity), size mismatches, strict mode, quiet mode, and
-# the exit statuses 0, 1, 2.
+# 512-byte granularity), size mismatches, strict mode, quiet mode, -U,
+# and the exit statuses 0, 1, 2.
 . "$(dirname "$0")/common.sh"
 
 truncate -s 4M a.raw
@@ -25,6 +25,8 @@ run compare -f raw -F raw a.raw long.raw
 run compare -s -f raw -F raw a.raw long.raw
 run compare -f raw -F raw longdata.raw a.raw
 run compare -p -f raw -F raw a.raw long.raw
+run compare -U -f raw -F raw a.raw c.raw
+run compare -U -s -f raw -F raw a.raw b.raw
 
 echo "== errors"
 run compare -f raw -F raw a.raw missing.raw

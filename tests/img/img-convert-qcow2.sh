@@ -32,3 +32,14 @@ run convert -O qcow2 -B base.qcow2 -F qcow2 top.qcow2 over.qcow2
 run map --output=json over.qcow2
 run compare top.qcow2 over.qcow2
 run convert -O qcow2 -B base.qcow2 top.qcow2 x.qcow2
+
+echo "== -n onto a target that already reads as zero writes no zeroes"
+# A zero write would leave zero clusters ("present": true, "zero": true)
+# in the fresh qcow2 target: only the two data clusters may appear.
+truncate -s 8M holes.raw
+io -f raw -c 'write -P 0x63 1M 64k' -c 'write -z 2M 1M' \
+   -c 'write -P 0x64 6M 64k' holes.raw
+"$EMBLOCK_IMG" create -q -f qcow2 zero-target.qcow2 8M
+run convert -n -f raw -O qcow2 holes.raw zero-target.qcow2
+run map --output=json zero-target.qcow2
+run compare -f raw -F qcow2 holes.raw zero-target.qcow2

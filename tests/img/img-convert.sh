@@ -3,8 +3,9 @@
 #
 # emblock-img convert between raw images: the target stays sparse (its
 # map equals the source's data), progress lines, -S 0, -n onto a target
-# full of other data, several sources, ordering and coroutine options, and
-# option errors.
+# full of other data and onto one that reads as zero (nothing written),
+# the writeback cache modes, several sources, ordering and coroutine
+# options, and option errors.
 . "$(dirname "$0")/common.sh"
 
 truncate -s 64M src.raw
@@ -36,6 +37,16 @@ head -c 64M /dev/zero | tr '\0' 'z' >old.raw
 run convert -n -f raw -O raw src.raw old.raw
 run compare -f raw -F raw src.raw old.raw
 alloc old.raw
+
+echo "== -n onto a target that already reads as zero writes nothing"
+truncate -s 64M holes.raw zero-target.raw
+run convert -n -f raw -O raw holes.raw zero-target.raw
+alloc zero-target.raw
+run map --output=json -f raw zero-target.raw
+
+echo "== cache modes"
+run convert -t writeback -T writeback -f raw -O raw src.raw wb.raw
+run compare -f raw -F raw src.raw wb.raw
 
 echo "== several sources"
 truncate -s 1M one.raw two.raw

@@ -36,3 +36,11 @@ echo "== a backing loop"
 "$EMBLOCK_IMG" create -q -u -f qcow2 -b b.qcow2 -F qcow2 a.qcow2 1M
 "$EMBLOCK_IMG" create -q -u -f qcow2 -b a.qcow2 -F qcow2 b.qcow2 1M
 run info --backing-chain a.qcow2
+
+echo "== a backing file without a recorded format is opened as raw, not probed"
+"$EMBLOCK_IMG" create -q -f raw nofmt-base.raw 1M
+"$EMBLOCK_IMG" create -q -f qcow2 -b nofmt-base.raw -F raw nofmt.qcow2
+drop_backing_fmt nofmt.qcow2
+run info --backing-chain nofmt.qcow2
+run info --backing-chain --output=json nofmt.qcow2
+run map --output=json nofmt.qcow2

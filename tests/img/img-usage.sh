@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # emblock-img's command line: version, dispatch, usage errors and their
-# exit status, per-command help.
+# exit status, every command's help.
 . "$(dirname "$0")/common.sh"
 
 run --version | sed 's/version [0-9.]*/version X/'
@@ -22,3 +22,6 @@ run check
 run resize x.raw
 run create --help
 run map -h
+for cmd in info compare convert check bench resize measure; do
+    run "$cmd" --help
+done

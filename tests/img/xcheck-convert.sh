@@ -36,7 +36,11 @@ same_target()
     xc compare -f raw -F "$fmt" src.raw "../e/$1"
     xc compare -f raw -F "$fmt" src.raw "../q/$1"
     xc compare -s -f "$fmt" -F "$fmt" "../e/$1" "../q/$1"
-    if [ "$(kib "e/$1")" != "$(kib "q/$1")" ]; then
+    # st_blocks counts the file system's own extent blocks too, and how
+    # many a file needs depends on the order its holes were punched in
+    # (parallel requests): 8 KiB either way is that, not a written range.
+    local de=$(kib "e/$1") dq=$(kib "q/$1")
+    if [ $((de - dq)) -gt 8 ] || [ $((dq - de)) -gt 8 ]; then
         echo "DIFFERENT: allocation of $1: emblock $(kib "e/$1") KiB," \
              "qemu-img $(kib "q/$1") KiB"
         XC_FAILED=$((XC_FAILED + 1))

@@ -28,7 +28,7 @@ typedef struct ImgCommand {
 extern const char img_bench_usage[], img_check_usage[],
                   img_compare_usage[], img_convert_usage[],
                   img_create_usage[], img_info_usage[], img_map_usage[],
-                  img_resize_usage[];
+                  img_measure_usage[], img_resize_usage[];
 
 static const ImgCommand img_commands[] = {
     { "bench", img_bench, img_bench_usage },
@@ -38,6 +38,7 @@ static const ImgCommand img_commands[] = {
     { "create", img_create, img_create_usage },
     { "info", img_info, img_info_usage },
     { "map", img_map, img_map_usage },
+    { "measure", img_measure, img_measure_usage },
     { "resize", img_resize, img_resize_usage },
 };
 
@@ -220,24 +221,21 @@ static bool img_format_is_protocol(const char *fmt)
 }
 
 /*
- * blk_new_open() for a protocol driver given as the format (-f file):
- * the same permissions, with the file name in the node's own options.
+ * Open the node @opts describe (read-only unless @writable) and attach a
+ * backend with blk_new_open()'s permissions.
  */
-static BlockBackend *img_open_protocol(const char *filename, const char *fmt,
-                                       JsonObject *opts, bool writable,
-                                       Error **errp)
+static BlockBackend *img_open_dict(JsonObject *opts, bool writable,
+                                   Error **errp)
 {
     uint64_t perm = BLK_PERM_CONSISTENT_READ;
     uint64_t shared = BLK_PERM_ALL;
     BlockDriverState *bs;
     BlockBackend *blk;
 
-    qdict_put_str(opts, "driver", fmt);
-    qdict_put_str(opts, "filename", filename);
     if (writable) {
         perm |= BLK_PERM_WRITE | BLK_PERM_RESIZE;
         shared &= ~(BLK_PERM_WRITE | BLK_PERM_RESIZE);
-    } else {
+    } else if (!qdict_haskey(opts, "read-only")) {
         qdict_put_str(opts, "read-only", "on");
     }
     bs = bdrv_open_options(opts, errp);
@@ -246,6 +244,80 @@ static BlockBackend *img_open_protocol(const char *filename, const char *fmt,
     }
     blk = blk_new_with_bs(bs, perm, shared, errp);
     bdrv_unref(bs);
+    return blk;
+}
+
+/*
+ * blk_new_open() for a protocol driver given as the format (-f file):
+ * the same permissions, with the file name in the node's own options.
+ */
+static BlockBackend *img_open_protocol(const char *filename, const char *fmt,
+                                       JsonObject *opts, bool writable,
+                                       Error **errp)
+{
+    qdict_put_str(opts, "driver", fmt);
+    qdict_put_str(opts, "filename", filename);
+    return img_open_dict(opts, writable, errp);
+}
+
+/*
+ * Children described by a file name alone ("file.filename=x") are files,
+ * as QEMU infers from the name; bdrv_open_options() wants the driver.
+ */
+static void img_default_child_drivers(JsonObject *opts)
+{
+    g_autoptr(GList) keys = json_object_get_members(opts);
+
+    for (GList *l = keys; l; l = l->next) {
+        JsonObject *child = qdict_get_dict(opts, l->data);
+
+        if (!child) {
+            continue;
+        }
+        if (!qdict_haskey(child, "driver") &&
+            qdict_haskey(child, "filename")) {
+            qdict_put_str(child, "driver", "file");
+        }
+        img_default_child_drivers(child);
+    }
+}
+
+/*
+ * --image-opts: @optstr is the whole node description in dotted keys.
+ * Only -U adds to it (qemu-img's img_open_opts() does the same).
+ */
+static BlockBackend *img_open_image_opts(const char *optstr,
+                                         const ImgOpenOpts *o)
+{
+    g_autoptr(JsonObject) opts = NULL;
+    BlockBackend *blk = NULL;
+    Error *err = NULL;
+    bool share = true;
+
+    if (o->fmt) {
+        error_report("--image-opts and --format are mutually exclusive");
+        return NULL;
+    }
+    opts = qdict_parse_dotted(optstr, &err);
+    if (opts && o->force_share) {
+        if (!qdict_get_bool_opt(opts, "force-share", &share, &err)) {
+            g_clear_pointer(&opts, qdict_unref);
+        } else if (!share) {
+            error_report("--force-share/-U conflicts with image options");
+            return NULL;
+        } else {
+            qdict_put_str(opts, "force-share", "on");
+        }
+    }
+    if (opts) {
+        img_default_child_drivers(opts);
+        blk = img_open_dict(opts, o->writable, &err);
+    }
+    if (!blk) {
+        error_report("Could not open '%s': %s", optstr,
+                     error_get_pretty(err));
+        error_free(err);
+    }
     return blk;
 }
 
@@ -265,6 +337,12 @@ BlockBackend *img_open(const char *filename, const ImgOpenOpts *o,
     BlockBackend *blk;
     Error *err = NULL;
 
+    if (o->image_opts) {
+        if (writethrough) {
+            *writethrough = false;
+        }
+        return img_open_image_opts(filename, o);
+    }
     if (probed) {
         fmt = img_probe_format(filename);
     } else if (!img_format_known(fmt)) {

@@ -46,6 +46,7 @@ int img_convert(int argc, char **argv);
 int img_check(int argc, char **argv);
 int img_bench(int argc, char **argv);
 int img_resize(int argc, char **argv);
+int img_measure(int argc, char **argv);
 
 /* ---- Command line ---------------------------------------------------- */
 
@@ -91,6 +92,8 @@ typedef struct ImgOpenOpts {
     bool force_share;         /* -U */
     bool no_backing;          /* leave the backing chain closed */
     bool unmap;               /* discard=unmap: zero writes may unmap */
+    bool image_opts;          /* --image-opts: the name is an options
+                                 string (dotted keys), fmt must be NULL */
 } ImgOpenOpts;
 
 /*
@@ -105,9 +108,12 @@ bool img_parse_cache(const char *mode, bool *direct, bool *no_flush,
  * Open @filename as a BlockBackend, read-only unless o->writable.  With no
  * format, probe: the qcow2 magic means qcow2, anything else raw (warning
  * when opened writable, as qemu-img does).  A protocol given as the
- * format (-f file) opens the protocol node alone.  *writethrough (may be
- * NULL) tells whether the cache mode wants FUA writes.  On failure report
- * "Could not open 'FILE': REASON" and return NULL.
+ * format (-f file) opens the protocol node alone.  With o->image_opts,
+ * @filename is a dotted-key options string ("driver=qcow2,file.filename=x")
+ * opened as given; -f and a "force-share=off" contradicting -U are
+ * refused with qemu-img's messages.  *writethrough (may be NULL) tells
+ * whether the cache mode wants FUA writes.  On failure report "Could not
+ * open 'FILE': REASON" and return NULL.
  */
 BlockBackend *img_open(const char *filename, const ImgOpenOpts *o,
                        bool *writethrough);
@@ -144,6 +150,19 @@ typedef struct ImgCreateRequest {
  * errno with @errp set (callers prefix the file name).
  */
 int img_create_image(const ImgCreateRequest *req, Error **errp);
+
+/*
+ * Parse the -o text @options and check every NAME=VALUE against @fmt's
+ * creation options (raw or qcow2), as qemu-img does before it creates or
+ * measures: returns a new dict NAME -> value as a string, sizes in bytes
+ * and booleans as "on"/"off".  An unknown name (also "help"), a value of
+ * the wrong type, or a format without a table fails with @errp set to
+ * qemu-img's message ("Invalid parameter 'NAME'", "Parameter 'NAME'
+ * expects ...").  Values are not checked any further (power-of-two
+ * cluster sizes and the like are the caller's business).
+ */
+JsonObject *img_create_parse_options(const char *fmt, const char *options,
+                                     Error **errp);
 
 /*
  * If the -o text @options asks for help ("help" or "?"), list @fmt's

@@ -361,6 +361,38 @@ static JsonObject *build_create_dict(CreateParams *p, Error **errp)
     return g_steal_pointer(&dict);
 }
 
+JsonObject *img_create_parse_options(const char *fmt, const char *options,
+                                     Error **errp)
+{
+    const CreateOptDesc *descs = create_opts_for(fmt);
+    g_autoptr(JsonObject) given = NULL;
+    g_autoptr(JsonObject) parsed = qdict_new();
+    g_autoptr(GList) keys = NULL;
+    bool help;
+
+    given = parse_opt_list(options ? options : "", &help);
+    if (help || !descs) {
+        error_setg(errp, "Invalid parameter '%s'", help ? "help" : fmt);
+        return NULL;
+    }
+    keys = json_object_get_members(given);
+    for (GList *l = keys; l; l = l->next) {
+        const CreateOptDesc *d = find_opt(descs, l->data);
+        g_autofree char *norm = NULL;
+
+        if (!d) {
+            error_setg(errp, "Invalid parameter '%s'", (char *)l->data);
+            return NULL;
+        }
+        if (!check_opt_value(d, qdict_get_str(given, l->data), &norm,
+                             errp)) {
+            return NULL;
+        }
+        qdict_put_str(parsed, l->data, norm);
+    }
+    return g_steal_pointer(&parsed);
+}
+
 bool img_create_help(const char *fmt, const char *options)
 {
     g_autoptr(JsonObject) given = NULL;

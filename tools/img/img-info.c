@@ -7,8 +7,11 @@
  * Each image is opened read-only without its backing chain, as qemu-img
  * does, so info works when a backing file is missing; the chain is then
  * followed by name: each backing file is opened on its own, relative to
- * the image naming it, in the format the image records (probed when it
- * records none, as qemu-img 7.2 does).
+ * the image naming it, in the format the image records.  A backing file
+ * whose format the image does not record is opened as raw, with the
+ * note the format driver prints when it opens such a chain itself (map,
+ * convert, ...): probing it, as qemu-img 7.2 still does, would let a raw
+ * file's contents choose how it is read.
  *
  * The facts are gathered into one dict per node, with QEMU's key names in
  * the order qemu-img prints them (its JSON comes from a hash table, so
@@ -226,6 +229,13 @@ static GPtrArray *collect_info(const char *filename, const InfoOpts *io)
         g_free(fmt);
         name = io->chain && backing ? g_strdup(backing) : NULL;
         fmt = g_strdup(qdict_get_str(info, "backing-filename-format"));
+        if (name && !fmt) {
+            fprintf(stderr, "%s: backing file '%s' has no format in the "
+                    "image header; opening it as raw\n",
+                    qdict_get_str(info, "format"),
+                    qdict_get_str(info, "backing-filename"));
+            fmt = g_strdup("raw");
+        }
         blk_unref(blk);
     }
     return g_steal_pointer(&infos);
