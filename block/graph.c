@@ -608,7 +608,8 @@ BdrvChild *bdrv_open_child(BlockDriverState *parent, BlockOptions *options,
 
         bs = bdrv_find_node(ref);
         if (!bs) {
-            error_setg(errp, "Cannot find device='' nor node-name='%s'", ref);
+            error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
+                       ref, ref);
             return NULL;
         }
         bdrv_ref(bs);

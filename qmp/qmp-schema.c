@@ -27,6 +27,8 @@
  * the options emblock's drivers take, typed as QEMU types them.
  */
 #include "qmp/qmp.h"
+
+#include <math.h>
 #include "block/block.h"
 
 /*
@@ -132,6 +134,19 @@ static bool check_uint(JsonNode *n, const QmpArg *a, const char *full,
 {
     uint64_t v;
 
+    if (node_is_type(n, G_TYPE_DOUBLE) && a->type == QMP_ARG_UINT32) {
+        /*
+         * An integer literal above INT64_MAX reaches us as a double
+         * (json-glib has no uint64); QEMU reads it as a uint64, which
+         * is out of a uint32's range all the same.
+         */
+        double d = json_node_get_double(n);
+
+        if (d >= 0x1p63 && d < 0x1p64 && d == floor(d)) {
+            error_setg(errp, "Parameter '%s' expects uint32_t", full);
+            return false;
+        }
+    }
     if (!node_is_int(n)) {
         error_setg(errp, "Parameter '%s' expects uint64", full);
         return false;

@@ -64,6 +64,7 @@ typedef struct QmpClient {
     bool pretty;
     int refcnt;
     bool negotiated;
+    bool oob;               /* the client enabled the "oob" capability */
     bool eof;               /* no more input; close once output drained */
     bool closed;            /* fds released, out of the clients list */
     QmpStream *stream;
@@ -206,7 +207,8 @@ static void client_write_ready(void *opaque)
  * and ", " between members, as QEMU's JSON writer spaces them.  json-glib
  * writes a double whose shortest form has an exponent but no point (1e+30)
  * with ".0" appended, which is not JSON; such a ".0" is dropped.  Strings
- * are copied untouched.
+ * are copied, but for control characters json-glib leaves raw (U+001F),
+ * which JSON does not allow and which are escaped here.
  */
 static char *node_to_text(JsonNode *node, bool pretty)
 {
@@ -218,6 +220,10 @@ static char *node_to_text(JsonNode *node, bool pretty)
         if (in_str) {
             in_str = esc || *r != '"';
             esc = !esc && *r == '\\';
+            if ((unsigned char)*r < 0x20) {
+                g_string_append_printf(out, "\\u%04x", *r);
+                continue;
+            }
         } else if (*r == '"') {
             in_str = true;
             exp = false;
@@ -360,14 +366,21 @@ static void update_all_handlers(void)
 
 /*
  * The request's envelope: "execute" or "exec-oob" (a string), optional
- * "arguments" (a dict) and "id" (anything), nothing else.
+ * "arguments" (a dict) and "id" (anything), nothing else.  "exec-oob" is
+ * only known to a client that enabled OOB; to the others it is an
+ * unexpected member, reported before any other problem (QEMU visits the
+ * members in its hash order, which puts it first).
  */
-static bool check_envelope(JsonObject *req, const char **name, bool *oob,
-                           Error **errp)
+static bool check_envelope(JsonObject *req, bool allow_oob,
+                           const char **name, bool *oob, Error **errp)
 {
     g_autoptr(GList) members = json_object_get_members(req);
     bool has_exec, has_oob;
 
+    if (!allow_oob && json_object_has_member(req, "exec-oob")) {
+        error_setg(errp, "QMP input member 'exec-oob' is unexpected");
+        return false;
+    }
     for (GList *l = members; l; l = l->next) {
         const char *key = l->data;
         JsonNode *n = json_object_get_member(req, key);
@@ -407,14 +420,35 @@ static bool check_envelope(JsonObject *req, const char **name, bool *oob,
     return true;
 }
 
-/* qmp_capabilities, which the server answers itself. */
+/*
+ * qmp_capabilities, which the server answers itself: the arguments are
+ * checked first, then only the first call (in capabilities negotiation
+ * mode) succeeds.
+ */
 static JsonNode *client_negotiate(QmpClient *c, JsonObject *args,
                                   Error **errp)
 {
     const QmpCommand *cmd = qmp_find_command("qmp_capabilities");
+    JsonNode *enable;
 
     if (!qmp_check_args(args, cmd->args, NULL, errp)) {
         return NULL;
+    }
+    if (c->negotiated) {
+        error_set(errp, ERROR_CLASS_COMMAND_NOT_FOUND,
+                  "Capabilities negotiation is already complete, command "
+                  "ignored");
+        return NULL;
+    }
+    enable = json_object_get_member(args, "enable");
+    if (enable && JSON_NODE_HOLDS_ARRAY(enable)) {
+        JsonArray *caps = json_node_get_array(enable);
+
+        for (guint i = 0; i < json_array_get_length(caps); i++) {
+            if (!strcmp(json_array_get_string_element(caps, i), "oob")) {
+                c->oob = true;
+            }
+        }
     }
     c->negotiated = true;
     return qmp_return_empty();
@@ -437,14 +471,9 @@ static JsonNode *client_execute(QmpClient *c, const char *name, bool oob,
         }
         return client_negotiate(c, args, errp);
     }
-    if (!strcmp(name, "qmp_capabilities")) {
-        error_set(errp, ERROR_CLASS_COMMAND_NOT_FOUND,
-                  "Capabilities negotiation is already complete, command "
-                  "ignored");
-        return NULL;
-    }
+    /* QEMU's order: lookup, OOB support, then the command's own checks. */
     cmd = qmp_find_command(name);
-    if (!cmd || !cmd->fn) {
+    if (!cmd) {
         error_set(errp, ERROR_CLASS_COMMAND_NOT_FOUND,
                   "The command %s has not been found", name);
         return NULL;
@@ -452,6 +481,9 @@ static JsonNode *client_execute(QmpClient *c, const char *name, bool oob,
     if (oob) {
         error_setg(errp, "The command %s does not support OOB", name);
         return NULL;
+    }
+    if (!cmd->fn) {
+        return client_negotiate(c, args, errp);     /* qmp_capabilities */
     }
     if (!cmd->custom_args &&
         !qmp_check_args(args, cmd->args ? cmd->args : no_args, NULL,
@@ -490,7 +522,7 @@ static void client_dispatch(QmpClient *c, const char *json, size_t len)
     }
     req = json_node_get_object(root);
     id = json_object_get_member(req, "id");
-    if (!check_envelope(req, &name, &oob, &err)) {
+    if (!check_envelope(req, c->oob, &name, &oob, &err)) {
         client_send_error(c, id, err);
         return;
     }

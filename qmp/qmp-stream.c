@@ -4,65 +4,120 @@
  * Splitting QMP client input into JSON messages.
  *
  * A client may send half a message in one read and three and a half in
- * the next, so the input is tokenised byte by byte, with all state kept in
- * QmpStream between reads.  The tokeniser follows QEMU's JSON lexer and
- * streamer: outside strings it tracks the nesting of {} and [], and a
- * message ends when the nesting returns to zero; a scalar at top level
- * (`42`, `"x"`, `nul`) is a message of its own.  Besides finding the
- * boundaries it checks every token, so that json-glib, which is more
- * lenient than QEMU (it takes `01`, `.5`, `0x10`, comments, and wraps
- * integers that overflow), only ever sees text QEMU would accept:
+ * the next, so the input is processed byte by byte, with all state kept in
+ * QmpStream between reads.  Three layers, modelled on the behaviour of
+ * QEMU's JSON lexer, streamer and parser:
  *
- *   - keywords must be true, false or null ("invalid keyword 'x'");
- *   - numbers must follow the JSON grammar; integers beyond int64 are
- *     passed on as floating point (QEMU does the same), numbers that
- *     overflow a double are refused;
- *   - strings may use single quotes (a QEMU extension) and are re-quoted
- *     with double quotes; escapes are checked, surrogate pairs must pair
- *     up, \u0000 is refused (json-glib strings cannot hold it), raw
- *     control characters end the token with an error, and bytes that are
- *     not valid UTF-8 are taken as the Latin-1 character of that value;
- *   - any other byte outside a string is an error ("stray").
+ *   Lexer.  Splits the bytes into tokens: { } [ ] , : strings (double or
+ *   single quoted), numbers and keywords.  It is lenient: a keyword is any
+ *   run of lowercase letters, and a backslash in a string may be followed
+ *   by any character.  It only rejects bytes that cannot continue the
+ *   token being read (`@`, `01`, `1.}`, a control character or the bytes
+ *   0xfe/0xff in a string): "stray 'TEXT'", TEXT being the token so far
+ *   with the offending byte, is reported at once, the message being read
+ *   is dropped, and bytes are skipped until a structural character or a
+ *   newline (control characters and 0xfe/0xff met meanwhile are reported
+ *   too).  A number or keyword ends at the first byte that cannot extend
+ *   it, which then starts the next token: `1abc` is 1 followed by `abc`.
  *
- * An error drops the message being read and tokenising resumes with the
- * next byte, as in QEMU.  Whitespace between tokens is dropped, so the
- * normalised text is one line.
+ *   Streamer.  Counts open braces and brackets (separately, as QEMU does:
+ *   `[}` leaves one bracket open); a message is complete after a token
+ *   that brings both counts back to zero or either below zero, so a
+ *   scalar at top level is a message of its own and a stray closer too.
  *
- * Limits: a message longer than QMP_MAX_MESSAGE_SIZE or nested deeper than
- * QMP_MAX_NESTING is answered with one error and its remaining bytes are
- * skipped (still tokenised, to find where it ends) without being stored.
+ *   Parser.  Checks each token against the grammar as it arrives (the
+ *   first mistake of a message is remembered; the rest of it only counted)
+ *   and reports, when the message is complete, the first error in the
+ *   order QEMU's recursive-descent parser meets them: a bad token only
+ *   counts where a value is expected (`{"a" tru}` is a missing colon, not
+ *   an invalid keyword), keys may be any value but must turn out strings,
+ *   a duplicate key is noticed after its value.  Values are checked here:
+ *   keywords must be true, false or null; strings have their escapes,
+ *   surrogate pairs and UTF-8 checked (\u0000 is refused: json-glib
+ *   strings cannot hold it); numbers that overflow a double are refused.
+ *
+ * A message without errors is handed on as normalised JSON text that
+ * json-glib parses to what QEMU would build: one line, no whitespace,
+ * strings double-quoted and escaped, integers beyond int64 written as
+ * floating point (QEMU keeps those up to UINT64_MAX as uint64, which a
+ * JsonNode cannot hold), no duplicate keys.
+ *
+ * Limits: a message whose tokens add up to more than QMP_MAX_MESSAGE_SIZE
+ * bytes, or nested deeper than QMP_MAX_NESTING, is answered with one error
+ * at once and its remaining bytes are skipped (still tokenised and
+ * counted, to find where it ends) without being stored.
  */
 #include "qmp/qmp.h"
 
 #include <math.h>
 
-/* Longest number or keyword; anything longer is not a valid one. */
-#define QMP_MAX_WORD 256
-/* How much of a bad token an error message quotes. */
-#define QMP_EXCERPT 32
+typedef enum LexState {
+    LX_START,           /* between tokens */
+    LX_RECOVERY,        /* after a stray byte */
+    LX_STRING,
+    LX_ESCAPE,          /* after a backslash in a string */
+    LX_NEG,             /* after '-' */
+    LX_ZERO,            /* after a leading 0 */
+    LX_INT,             /* in the digits of an integer part */
+    LX_POINT,           /* after '.', a digit must follow */
+    LX_FRAC,
+    LX_EXP_E,           /* after 'e' */
+    LX_EXP_SIGN,        /* after the exponent's sign, a digit must follow */
+    LX_EXP,
+    LX_KEYWORD,
+} LexState;
 
-typedef enum StreamState {
-    ST_VALUE,           /* between tokens */
-    ST_STRING,
-    ST_WORD,            /* a number or a keyword */
-} StreamState;
+typedef enum TokenType {
+    TOK_LCURLY,
+    TOK_RCURLY,
+    TOK_LSQUARE,
+    TOK_RSQUARE,
+    TOK_COMMA,
+    TOK_COLON,
+    TOK_STRING,
+    TOK_INTEGER,
+    TOK_FLOAT,
+    TOK_KEYWORD,
+} TokenType;
+
+/* What the parser takes next at one nesting level. */
+typedef enum Expect {
+    EX_VALUE,           /* a value (after ':' or, in an array, ',') */
+    EX_KEY_OR_END,      /* after '{' */
+    EX_KEY,             /* after ',' in an object */
+    EX_COLON,
+    EX_VALUE_OR_END,    /* after '[' */
+    EX_OBJECT_SEP,      /* ',' or '}' after a member */
+    EX_ARRAY_SEP,       /* ',' or ']' after an element */
+} Expect;
+
+typedef struct Level {
+    char open;              /* '{' or '[' */
+    Expect expect;
+    char *key;              /* object: the key whose value is being read */
+    GHashTable *keys;       /* object: keys so far (created on first use) */
+} Level;
 
 struct QmpStream {
     QmpStreamEmit *emit;
     void *opaque;
-    GString *buf;           /* normalised text of the current message */
-    GString *word;
-    StreamState state;
-    int depth;
-    char stack[QMP_MAX_NESTING];   /* '{' or '[' of each open level */
-    bool skipping;          /* over a limit: discard until the end */
 
-    /* Inside a string */
-    char quote;             /* '"' or '\'' */
-    int esc;                /* 0, 1 after '\', 2..5 in the \u digits */
-    unsigned cp;            /* the \u value being read */
-    unsigned high;          /* a high surrogate waiting for its pair */
-    size_t str_start;       /* offset of the string's content in buf */
+    /* Lexer */
+    LexState lx;
+    char quote;             /* of the string being read */
+    GString *tok;           /* raw text of the scalar token being read */
+
+    /* Streamer: the current message */
+    int braces;
+    int brackets;
+    size_t size;            /* bytes of its tokens so far */
+    bool skipping;          /* over a limit (reported): discard until end */
+
+    /* Parser */
+    GString *buf;           /* normalised text, while no error */
+    char *error;            /* the message's first error, or NULL */
+    int depth;
+    Level levels[QMP_MAX_NESTING];
 };
 
 QmpStream *qmp_stream_new(QmpStreamEmit *emit, void *opaque)
@@ -71,508 +126,668 @@ QmpStream *qmp_stream_new(QmpStreamEmit *emit, void *opaque)
 
     st->emit = emit;
     st->opaque = opaque;
+    st->tok = g_string_new(NULL);
     st->buf = g_string_new(NULL);
-    st->word = g_string_new(NULL);
     return st;
+}
+
+static void parser_pop(QmpStream *st)
+{
+    Level *lv = &st->levels[--st->depth];
+
+    g_free(lv->key);
+    lv->key = NULL;
+    if (lv->keys) {
+        g_hash_table_destroy(lv->keys);
+        lv->keys = NULL;
+    }
+}
+
+/* Forget the current message (the lexer state is the caller's). */
+static void message_reset(QmpStream *st)
+{
+    while (st->depth > 0) {
+        parser_pop(st);
+    }
+    g_string_truncate(st->tok, 0);
+    g_string_truncate(st->buf, 0);
+    g_clear_pointer(&st->error, g_free);
+    st->braces = 0;
+    st->brackets = 0;
+    st->size = 0;
+    st->skipping = false;
 }
 
 void qmp_stream_free(QmpStream *st)
 {
     if (st) {
+        message_reset(st);
+        g_string_free(st->tok, TRUE);
         g_string_free(st->buf, TRUE);
-        g_string_free(st->word, TRUE);
         g_free(st);
     }
 }
 
-static void stream_reset(QmpStream *st)
-{
-    g_string_truncate(st->buf, 0);
-    g_string_truncate(st->word, 0);
-    st->state = ST_VALUE;
-    st->depth = 0;
-    st->skipping = false;
-    st->esc = 0;
-    st->high = 0;
-}
-
-/* Report an error (unless the message was already reported) and reset. */
-static void G_GNUC_PRINTF(2, 3) stream_fail(QmpStream *st, const char *fmt,
+/* Remember @fmt as the message's error, unless it has one already. */
+static void G_GNUC_PRINTF(2, 3) parse_error(QmpStream *st, const char *fmt,
                                             ...)
 {
-    if (!st->skipping) {
-        g_autofree char *msg = NULL;
-        va_list ap;
+    va_list ap;
 
-        va_start(ap, fmt);
-        msg = g_strdup_vprintf(fmt, ap);
-        va_end(ap);
-        st->emit(st->opaque, NULL, 0, msg);
+    if (st->error) {
+        return;
     }
-    stream_reset(st);
+    va_start(ap, fmt);
+    st->error = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_string_truncate(st->buf, 0);      /* no longer needed */
 }
 
-/* The message is complete: hand it on (unless it is being skipped). */
-static void stream_done(QmpStream *st)
+/* Over a limit: report @msg now and skip the rest of the message. */
+static void stream_limit(QmpStream *st, const char *msg)
 {
     if (!st->skipping) {
+        st->emit(st->opaque, NULL, 0, msg);
+    }
+    while (st->depth > 0) {
+        parser_pop(st);
+    }
+    g_string_truncate(st->tok, 0);
+    g_string_truncate(st->buf, 0);
+    g_clear_pointer(&st->error, g_free);
+    st->skipping = true;
+}
+
+/* Append normalised text (while the message is error-free). */
+static void put_len(QmpStream *st, const char *s, size_t len)
+{
+    if (!st->error && !st->skipping) {
+        g_string_append_len(st->buf, s, len);
+    }
+}
+
+static void put(QmpStream *st, char c)
+{
+    put_len(st, &c, 1);
+}
+
+/* Scalars */
+
+/* The value of 4 hex digits at @p, or -1. */
+static int hex4(const char *p)
+{
+    int v = 0;
+
+    for (int i = 0; i < 4; i++) {
+        int d = g_ascii_xdigit_value(p[i]);
+
+        if (d < 0) {
+            return -1;
+        }
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/*
+ * Read the \u escape whose digits start at *@pp (a surrogate pair takes
+ * two) and advance past it; -1 after reporting an error.
+ */
+static gunichar unicode_escape(QmpStream *st, const char **pp)
+{
+    const char *p = *pp;
+    int cp = hex4(p);
+
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+        int low = p[4] == '\\' && p[5] == 'u' ? hex4(p + 6) : -1;
+
+        if (low < 0xdc00 || low > 0xdfff) {
+            cp = -1;
+        } else {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+            p += 6;
+        }
+    } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+        cp = -1;
+    }
+    if (cp < 0) {
+        parse_error(st, "JSON parse error, \\u%.4s is not a valid Unicode "
+                    "character", *pp);
+        return -1;
+    }
+    if (cp == 0) {
+        parse_error(st, "JSON parse error, \\u0000 is not supported");
+        return -1;
+    }
+    *pp = p + 4;
+    return cp;
+}
+
+/*
+ * Decode the string token in st->tok (quotes included) into @out as
+ * UTF-8; false after reporting the first error in it.
+ */
+static bool decode_string(QmpStream *st, GString *out)
+{
+    const char *p = st->tok->str + 1;
+    const char *end = st->tok->str + st->tok->len - 1;
+
+    while (p < end) {
+        unsigned char c = *p;
+        gunichar cp;
+
+        if (c == '\\') {
+            /* The lexer saw to it that a character follows. */
+            p += 2;
+            switch (p[-1]) {
+            case '"': case '\'': case '\\': case '/':
+                g_string_append_c(out, p[-1]);
+                continue;
+            case 'b':
+                g_string_append_c(out, '\b');
+                continue;
+            case 'f':
+                g_string_append_c(out, '\f');
+                continue;
+            case 'n':
+                g_string_append_c(out, '\n');
+                continue;
+            case 'r':
+                g_string_append_c(out, '\r');
+                continue;
+            case 't':
+                g_string_append_c(out, '\t');
+                continue;
+            case 'u':
+                cp = unicode_escape(st, &p);
+                if (cp == (gunichar)-1) {
+                    return false;
+                }
+                g_string_append_unichar(out, cp);
+                continue;
+            default:
+                parse_error(st, "JSON parse error, invalid escape sequence "
+                            "in string");
+                return false;
+            }
+        }
+        if (c < 0x80) {
+            g_string_append_c(out, c);
+            p++;
+            continue;
+        }
+        if (c == 0xc0 && p + 1 < end && (unsigned char)p[1] == 0x80) {
+            /* QEMU takes this overlong form as U+0000. */
+            parse_error(st, "JSON parse error, \\u0000 is not supported");
+            return false;
+        }
+        cp = g_utf8_get_char_validated(p, end - p);
+        if (cp == (gunichar)-1 || cp == (gunichar)-2) {
+            parse_error(st, "JSON parse error, invalid UTF-8 sequence in "
+                        "string");
+            return false;
+        }
+        g_string_append_len(out, p, g_utf8_next_char(p) - p);
+        p = g_utf8_next_char(p);
+    }
+    return true;
+}
+
+/* Append @s as a JSON string. */
+static void put_json_string(QmpStream *st, const GString *s)
+{
+    put(st, '"');
+    for (size_t i = 0; i < s->len; i++) {
+        unsigned char c = s->str[i];
+        char esc[8];
+
+        if (c == '"' || c == '\\') {
+            put(st, '\\');
+            put(st, c);
+        } else if (c < 0x20) {
+            g_snprintf(esc, sizeof(esc), "\\u%04x", c);
+            put_len(st, esc, 6);
+        } else {
+            put(st, c);
+        }
+    }
+    put(st, '"');
+}
+
+/*
+ * Check the scalar token in st->tok and append its normalised text; for a
+ * string, *@str gets its decoded text (g_free it).  False after reporting
+ * an error.
+ */
+static bool put_scalar(QmpStream *st, TokenType type, char **str)
+{
+    const char *t = st->tok->str;
+
+    switch (type) {
+    case TOK_KEYWORD:
+        if (strcmp(t, "true") && strcmp(t, "false") && strcmp(t, "null")) {
+            parse_error(st, "JSON parse error, invalid keyword '%s'", t);
+            return false;
+        }
+        put_len(st, t, st->tok->len);
+        return true;
+    case TOK_INTEGER:
+        errno = 0;
+        g_ascii_strtoll(t, NULL, 10);
+        if (errno != ERANGE) {
+            put_len(st, t, st->tok->len);
+            return true;
+        }
+        /* Beyond int64: a double, as QEMU makes it. */
+        if (isinf(g_ascii_strtod(t, NULL))) {
+            parse_error(st, "JSON parse error, number too large");
+            return false;
+        }
+        put_len(st, t, st->tok->len);
+        put_len(st, ".0", 2);
+        return true;
+    case TOK_FLOAT:
+        if (isinf(g_ascii_strtod(t, NULL))) {
+            parse_error(st, "JSON parse error, number too large");
+            return false;
+        }
+        put_len(st, t, st->tok->len);
+        return true;
+    case TOK_STRING: {
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        if (!decode_string(st, s)) {
+            return false;
+        }
+        put_json_string(st, s);
+        *str = g_strdup(s->str);
+        return true;
+    }
+    default:
+        g_assert_not_reached();
+    }
+}
+
+/* Parser */
+
+/*
+ * A value is complete (@str: its text if it is a string, taken over):
+ * move its level on.  At top level the message is complete.
+ */
+static void value_done(QmpStream *st, char *str)
+{
+    Level *lv = st->depth ? &st->levels[st->depth - 1] : NULL;
+
+    if (!lv) {
+        g_free(str);
+    } else if (lv->expect == EX_KEY_OR_END || lv->expect == EX_KEY) {
+        if (!str) {
+            parse_error(st, "JSON parse error, key is not a string in "
+                        "object");
+            return;
+        }
+        lv->key = str;
+        lv->expect = EX_COLON;
+    } else if (lv->open == '[') {
+        g_free(str);
+        lv->expect = EX_ARRAY_SEP;
+    } else {
+        g_free(str);
+        if (!lv->keys) {
+            lv->keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                             NULL);
+        }
+        if (g_hash_table_contains(lv->keys, lv->key)) {
+            parse_error(st, "JSON parse error, duplicate key");
+            return;
+        }
+        g_hash_table_add(lv->keys, g_steal_pointer(&lv->key));
+        lv->expect = EX_OBJECT_SEP;
+    }
+}
+
+/* A token where a value (or a key) belongs. */
+static void parse_value(QmpStream *st, TokenType type)
+{
+    char *str = NULL;
+
+    switch (type) {
+    case TOK_LCURLY:
+    case TOK_LSQUARE: {
+        /* The streamer's nesting limit keeps depth within the array. */
+        Level *lv = &st->levels[st->depth++];
+
+        lv->open = type == TOK_LCURLY ? '{' : '[';
+        lv->expect = type == TOK_LCURLY ? EX_KEY_OR_END : EX_VALUE_OR_END;
+        put(st, lv->open);
+        return;
+    }
+    case TOK_STRING:
+    case TOK_INTEGER:
+    case TOK_FLOAT:
+    case TOK_KEYWORD:
+        if (put_scalar(st, type, &str)) {
+            value_done(st, str);
+        }
+        return;
+    default:
+        parse_error(st, "JSON parse error, expecting value");
+        return;
+    }
+}
+
+static void parse_close(QmpStream *st, char c)
+{
+    put(st, c);
+    parser_pop(st);
+    value_done(st, NULL);
+}
+
+/* Check one token against the grammar (until the first error). */
+static void parse_token(QmpStream *st, TokenType type)
+{
+    Level *lv = st->depth ? &st->levels[st->depth - 1] : NULL;
+
+    if (st->error || st->skipping) {
+        return;
+    }
+    switch (lv ? lv->expect : EX_VALUE) {
+    case EX_COLON:
+        if (type != TOK_COLON) {
+            parse_error(st, "JSON parse error, missing : in object pair");
+            return;
+        }
+        put(st, ':');
+        lv->expect = EX_VALUE;
+        return;
+    case EX_OBJECT_SEP:
+        if (type == TOK_RCURLY) {
+            parse_close(st, '}');
+        } else if (type == TOK_COMMA) {
+            put(st, ',');
+            lv->expect = EX_KEY;
+        } else {
+            parse_error(st, "JSON parse error, expected separator in dict");
+        }
+        return;
+    case EX_ARRAY_SEP:
+        if (type == TOK_RSQUARE) {
+            parse_close(st, ']');
+        } else if (type == TOK_COMMA) {
+            put(st, ',');
+            lv->expect = EX_VALUE;
+        } else {
+            parse_error(st, "JSON parse error, expected separator in list");
+        }
+        return;
+    case EX_KEY_OR_END:
+        if (type == TOK_RCURLY) {
+            parse_close(st, '}');
+            return;
+        }
+        break;
+    case EX_VALUE_OR_END:
+        if (type == TOK_RSQUARE) {
+            parse_close(st, ']');
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    parse_value(st, type);
+}
+
+/* Streamer */
+
+/* The message is complete: hand it on, or its first error. */
+static void message_done(QmpStream *st)
+{
+    if (st->skipping) {
+        /* already reported */
+    } else if (st->error) {
+        st->emit(st->opaque, NULL, 0, st->error);
+    } else {
         st->emit(st->opaque, st->buf->str, st->buf->len, NULL);
     }
-    stream_reset(st);
+    message_reset(st);
 }
 
-/* Start skipping the current message after reporting @msg. */
-static void stream_skip(QmpStream *st, const char *msg)
+/* A complete token (a scalar's text is in st->tok). */
+static void stream_token(QmpStream *st, TokenType type)
 {
-    if (!st->skipping) {
-        st->emit(st->opaque, NULL, 0, msg);
-        st->skipping = true;
-        g_string_truncate(st->buf, 0);
+    st->lx = LX_START;
+    switch (type) {
+    case TOK_LCURLY:
+        st->braces++;
+        break;
+    case TOK_RCURLY:
+        st->braces--;
+        break;
+    case TOK_LSQUARE:
+        st->brackets++;
+        break;
+    case TOK_RSQUARE:
+        st->brackets--;
+        break;
+    default:
+        break;
     }
+    st->size += type >= TOK_STRING ? st->tok->len : 1;
+    if (st->size > QMP_MAX_MESSAGE_SIZE) {
+        stream_limit(st, "JSON token size limit exceeded");
+    } else if (st->braces + st->brackets > QMP_MAX_NESTING) {
+        stream_limit(st, "JSON nesting depth limit exceeded");
+    }
+    parse_token(st, type);
+    g_string_truncate(st->tok, 0);
+    if ((st->braces > 0 || st->brackets > 0) &&
+        st->braces >= 0 && st->brackets >= 0) {
+        return;
+    }
+    message_done(st);
 }
 
-static void stream_put_len(QmpStream *st, const char *s, size_t len)
+/* Lexer */
+
+/* Append a byte to the token being read (not while skipping). */
+static void lex_add(QmpStream *st, char c)
 {
     if (st->skipping) {
         return;
     }
-    if (st->buf->len + len > QMP_MAX_MESSAGE_SIZE) {
-        stream_skip(st, "JSON token size limit exceeded");
+    if (st->size + st->tok->len >= QMP_MAX_MESSAGE_SIZE) {
+        stream_limit(st, "JSON token size limit exceeded");
         return;
     }
-    g_string_append_len(st->buf, s, len);
+    g_string_append_c(st->tok, c);
 }
 
-static void stream_put(QmpStream *st, char c)
-{
-    stream_put_len(st, &c, 1);
-}
-
-/* Up to QMP_EXCERPT bytes of @s as valid UTF-8 (g_free it). */
-static char *excerpt(const char *s, size_t len)
-{
-    return g_utf8_make_valid(s, MIN(len, QMP_EXCERPT));
-}
-
-static void stream_fail_stray(QmpStream *st, unsigned char c)
-{
-    if (g_ascii_isprint(c)) {
-        stream_fail(st, "JSON parse error, stray '%c'", c);
-    } else {
-        stream_fail(st, "JSON parse error, stray '\\x%02x'", c);
-    }
-}
-
-/* Words: numbers and keywords */
-
-static bool is_word_char(unsigned char c)
-{
-    return g_ascii_isalnum(c) || c == '-' || c == '+' || c == '.';
-}
-
-/* JSON's number grammar; *is_int when there is no fraction or exponent. */
-static bool number_valid(const char *p, bool *is_int)
-{
-    *is_int = true;
-    if (*p == '-') {
-        p++;
-    }
-    if (*p == '0') {
-        p++;
-    } else if (g_ascii_isdigit(*p)) {
-        while (g_ascii_isdigit(*p)) {
-            p++;
-        }
-    } else {
-        return false;
-    }
-    if (*p == '.') {
-        *is_int = false;
-        if (!g_ascii_isdigit(*++p)) {
-            return false;
-        }
-        while (g_ascii_isdigit(*p)) {
-            p++;
-        }
-    }
-    if (*p == 'e' || *p == 'E') {
-        *is_int = false;
-        p++;
-        if (*p == '+' || *p == '-') {
-            p++;
-        }
-        if (!g_ascii_isdigit(*p)) {
-            return false;
-        }
-        while (g_ascii_isdigit(*p)) {
-            p++;
-        }
-    }
-    return *p == '\0';
-}
-
-static void stream_end_word(QmpStream *st)
-{
-    const char *w = st->word->str;
-    bool is_int;
-
-    st->state = ST_VALUE;
-    if (g_ascii_isalpha(w[0])) {
-        if (strcmp(w, "true") && strcmp(w, "false") && strcmp(w, "null")) {
-            g_autofree char *ex = excerpt(w, st->word->len);
-
-            stream_fail(st, "JSON parse error, invalid keyword '%s'", ex);
-            return;
-        }
-        stream_put_len(st, w, st->word->len);
-    } else if (!number_valid(w, &is_int)) {
-        g_autofree char *ex = excerpt(w, st->word->len);
-
-        stream_fail(st, "JSON parse error, stray '%s'", ex);
-        return;
-    } else if (is_int) {
-        errno = 0;
-        g_ascii_strtoll(w, NULL, 10);
-        stream_put_len(st, w, st->word->len);
-        if (errno == ERANGE) {
-            /* Beyond int64: a double, as QEMU makes it. */
-            stream_put_len(st, ".0", 2);
-        }
-    } else {
-        if (isinf(g_ascii_strtod(w, NULL))) {
-            stream_fail(st, "JSON parse error, number too large");
-            return;
-        }
-        stream_put_len(st, w, st->word->len);
-    }
-    g_string_truncate(st->word, 0);
-    if (st->depth == 0) {
-        stream_done(st);
-    }
-}
-
-/* Strings */
-
-/* Append code point @cp (not 0, not a surrogate) to the string. */
-static void stream_put_unichar(QmpStream *st, gunichar cp)
-{
-    char utf8[8];
-
-    if (cp < 0x20 || cp == '"' || cp == '\\') {
-        g_snprintf(utf8, sizeof(utf8), "\\u%04x", cp);
-        stream_put_len(st, utf8, 6);
-    } else {
-        stream_put_len(st, utf8, g_unichar_to_utf8(cp, utf8));
-    }
-}
-
-static void stream_unicode_escape(QmpStream *st)
-{
-    unsigned cp = st->cp;
-
-    if (st->high) {
-        unsigned high = st->high;
-
-        st->high = 0;
-        if (cp < 0xdc00 || cp > 0xdfff) {
-            stream_fail(st, "JSON parse error, \\u%04x is not a valid "
-                        "Unicode character", high);
-            return;
-        }
-        stream_put_unichar(st, 0x10000 + ((high - 0xd800) << 10) +
-                           (cp - 0xdc00));
-    } else if (cp >= 0xd800 && cp <= 0xdbff) {
-        st->high = cp;
-    } else if (cp >= 0xdc00 && cp <= 0xdfff) {
-        stream_fail(st, "JSON parse error, \\u%04x is not a valid Unicode "
-                    "character", cp);
-    } else if (cp == 0) {
-        stream_fail(st, "JSON parse error, \\u0000 is not supported");
-    } else {
-        stream_put_unichar(st, cp);
-    }
-}
-
-/*
- * Replace the bytes of the string's content that are not valid UTF-8 by
- * the Latin-1 characters of the same value (QEMU's reading of them).
- */
-static void stream_fix_utf8(QmpStream *st)
-{
-    const char *p = st->buf->str + st->str_start;
-    const char *end = st->buf->str + st->buf->len;
-    GString *fixed;
-
-    if (g_utf8_validate(p, end - p, NULL)) {
-        return;
-    }
-    fixed = g_string_sized_new(end - p + 16);
-    while (p < end) {
-        gunichar ch = g_utf8_get_char_validated(p, end - p);
-
-        if (ch == (gunichar)-1 || ch == (gunichar)-2) {
-            g_string_append_unichar(fixed, (unsigned char)*p);
-            p++;
-        } else {
-            const char *next = g_utf8_next_char(p);
-
-            g_string_append_len(fixed, p, next - p);
-            p = next;
-        }
-    }
-    g_string_truncate(st->buf, st->str_start);
-    g_string_append_len(st->buf, fixed->str, fixed->len);
-    g_string_free(fixed, TRUE);
-}
-
-static void stream_end_string(QmpStream *st)
+/* @c cannot continue the token: report it, drop the message, recover. */
+static void lex_error(QmpStream *st, char c)
 {
     if (!st->skipping) {
-        stream_fix_utf8(st);
+        g_autofree char *msg = NULL;
+
+        g_string_append_c(st->tok, c);
+        /* The token as a C string: it ends at a NUL byte, as in QEMU. */
+        msg = g_strdup_printf("JSON parse error, stray '%s'", st->tok->str);
+        st->emit(st->opaque, NULL, 0, msg);
     }
-    stream_put(st, '"');
-    st->state = ST_VALUE;
-    if (st->depth == 0) {
-        stream_done(st);
-    }
+    message_reset(st);
+    st->lx = LX_RECOVERY;
 }
 
-static void stream_escape_char(QmpStream *st, unsigned char c)
+static bool is_structural(unsigned char c, TokenType *type)
 {
-    st->esc = 0;
-    if (st->high && c != 'u') {
-        stream_fail(st, "JSON parse error, \\u%04x is not a valid Unicode "
-                    "character", st->high);
-        return;
-    }
     switch (c) {
-    case 'u':
-        st->esc = 2;
-        st->cp = 0;
-        break;
-    case '\'':
-        stream_put(st, '\'');
-        break;
-    case '"':
-    case '\\':
-    case '/':
-    case 'b':
-    case 'f':
-    case 'n':
-    case 'r':
-    case 't':
-        stream_put(st, '\\');
-        stream_put(st, c);
-        break;
-    default:
-        stream_fail(st, "JSON parse error, invalid escape sequence in "
-                    "string");
-        break;
+    case '{': *type = TOK_LCURLY; return true;
+    case '}': *type = TOK_RCURLY; return true;
+    case '[': *type = TOK_LSQUARE; return true;
+    case ']': *type = TOK_RSQUARE; return true;
+    case ',': *type = TOK_COMMA; return true;
+    case ':': *type = TOK_COLON; return true;
+    default: return false;
     }
 }
 
-static void stream_string_char(QmpStream *st, unsigned char c)
+/* Bytes that may not appear in a string, even after a backslash. */
+static bool bad_in_string(unsigned char c)
 {
-    if (st->esc == 1) {
-        stream_escape_char(st, c);
-        return;
-    }
-    if (st->esc >= 2) {
-        int v = g_ascii_xdigit_value(c);
+    return c < 0x20 || c >= 0xfe;
+}
 
-        if (v < 0) {
-            stream_fail(st, "JSON parse error, invalid escape sequence in "
-                        "string");
+static void lex_start(QmpStream *st, unsigned char c)
+{
+    TokenType type;
+
+    if (is_structural(c, &type)) {
+        stream_token(st, type);
+    } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+        /* whitespace */
+    } else if (c == '"' || c == '\'') {
+        st->quote = c;
+        st->lx = LX_STRING;
+        lex_add(st, c);
+    } else if (c == '-' || g_ascii_isdigit(c) || g_ascii_islower(c)) {
+        st->lx = c == '-' ? LX_NEG : c == '0' ? LX_ZERO :
+                 g_ascii_isdigit(c) ? LX_INT : LX_KEYWORD;
+        lex_add(st, c);
+    } else {
+        lex_error(st, c);
+    }
+}
+
+/* Feed one byte. */
+static void lex_char(QmpStream *st, unsigned char c)
+{
+    TokenType type;
+
+    switch (st->lx) {
+    case LX_START:
+        lex_start(st, c);
+        return;
+    case LX_RECOVERY:
+        if (is_structural(c, &type) || c == '\r' || c == '\n') {
+            st->lx = LX_START;
+            lex_start(st, c);
+        } else if ((c < 0x20 && c != '\t') || c >= 0xfe) {
+            lex_error(st, c);
+        }
+        return;
+    case LX_STRING:
+        if (bad_in_string(c)) {
+            lex_error(st, c);
             return;
         }
-        st->cp = st->cp * 16 + v;
-        if (++st->esc == 6) {
-            st->esc = 0;
-            stream_unicode_escape(st);
+        lex_add(st, c);
+        if (c == '\\') {
+            st->lx = LX_ESCAPE;
+        } else if (c == st->quote) {
+            stream_token(st, TOK_STRING);
         }
         return;
-    }
-    if (c == '\\') {
-        st->esc = 1;
-    } else if (st->high) {
-        stream_fail(st, "JSON parse error, \\u%04x is not a valid Unicode "
-                    "character", st->high);
-    } else if (c == st->quote) {
-        stream_end_string(st);
-    } else if (c < 0x20) {
-        const char *s = st->buf->str + st->str_start;
-        g_autofree char *ex = st->skipping ? g_strdup("") :
-                              excerpt(s, st->buf->len - st->str_start);
-
-        stream_fail(st, "JSON parse error, stray '%c%s\\x%02x'", st->quote,
-                    ex, c);
-    } else if (c == '"') {
-        stream_put_len(st, "\\\"", 2);      /* inside single quotes */
-    } else {
-        stream_put(st, c);
-    }
-}
-
-/* Between tokens */
-
-static void stream_open(QmpStream *st, char c)
-{
-    if (st->depth >= QMP_MAX_NESTING) {
-        stream_skip(st, "JSON nesting depth limit exceeded");
-        st->depth++;
-        return;
-    }
-    st->stack[st->depth++] = c;
-    stream_put(st, c);
-}
-
-static void stream_close(QmpStream *st, char c)
-{
-    char opener = c == '}' ? '{' : '[';
-
-    if (st->depth == 0) {
-        stream_fail(st, "JSON parse error, expecting value");
-        return;
-    }
-    st->depth--;
-    stream_put(st, c);
-    if (!st->skipping && st->stack[st->depth] != opener) {
-        /* Mismatched: let the parser report it now. */
-        stream_done(st);
-    } else if (st->depth == 0) {
-        stream_done(st);
-    }
-}
-
-static void stream_value_char(QmpStream *st, unsigned char c)
-{
-    switch (c) {
-    case ' ':
-    case '\t':
-    case '\n':
-    case '\r':
-        break;
-    case '{':
-    case '[':
-        stream_open(st, c);
-        break;
-    case '}':
-    case ']':
-        stream_close(st, c);
-        break;
-    case ':':
-    case ',':
-        if (st->depth == 0) {
-            stream_fail(st, "JSON parse error, expecting value");
-        } else {
-            stream_put(st, c);
+    case LX_ESCAPE:
+        if (bad_in_string(c)) {
+            lex_error(st, c);
+            return;
         }
-        break;
-    case '"':
-    case '\'':
-        st->state = ST_STRING;
-        st->quote = c;
-        st->esc = 0;
-        st->high = 0;
-        stream_put(st, '"');
-        st->str_start = st->buf->len;
-        break;
-    default:
-        if (g_ascii_isalnum(c) || c == '-') {
-            st->state = ST_WORD;
-            g_string_append_c(st->word, c);
-        } else {
-            stream_fail_stray(st, c);
+        lex_add(st, c);
+        st->lx = LX_STRING;
+        return;
+    case LX_NEG:
+        if (!g_ascii_isdigit(c)) {
+            lex_error(st, c);
+            return;
         }
+        st->lx = c == '0' ? LX_ZERO : LX_INT;
+        lex_add(st, c);
+        return;
+    case LX_ZERO:
+        if (g_ascii_isdigit(c)) {
+            lex_error(st, c);
+            return;
+        }
+        if (c == '.') {
+            st->lx = LX_POINT;
+            lex_add(st, c);
+            return;
+        }
+        stream_token(st, TOK_INTEGER);
+        break;
+    case LX_INT:
+        if (g_ascii_isdigit(c) || c == '.' || c == 'e' || c == 'E') {
+            st->lx = g_ascii_isdigit(c) ? LX_INT : c == '.' ? LX_POINT
+                                                             : LX_EXP_E;
+            lex_add(st, c);
+            return;
+        }
+        stream_token(st, TOK_INTEGER);
+        break;
+    case LX_POINT:
+    case LX_EXP_SIGN:
+        if (!g_ascii_isdigit(c)) {
+            lex_error(st, c);
+            return;
+        }
+        st->lx = st->lx == LX_POINT ? LX_FRAC : LX_EXP;
+        lex_add(st, c);
+        return;
+    case LX_FRAC:
+        if (g_ascii_isdigit(c) || c == 'e' || c == 'E') {
+            st->lx = g_ascii_isdigit(c) ? LX_FRAC : LX_EXP_E;
+            lex_add(st, c);
+            return;
+        }
+        stream_token(st, TOK_FLOAT);
+        break;
+    case LX_EXP_E:
+        if (!g_ascii_isdigit(c) && c != '+' && c != '-') {
+            lex_error(st, c);
+            return;
+        }
+        st->lx = g_ascii_isdigit(c) ? LX_EXP : LX_EXP_SIGN;
+        lex_add(st, c);
+        return;
+    case LX_EXP:
+        if (g_ascii_isdigit(c)) {
+            lex_add(st, c);
+            return;
+        }
+        stream_token(st, TOK_FLOAT);
+        break;
+    case LX_KEYWORD:
+        if (g_ascii_islower(c)) {
+            lex_add(st, c);
+            return;
+        }
+        stream_token(st, TOK_KEYWORD);
         break;
     }
+    /* A number or keyword ended before @c, which starts the next token. */
+    lex_start(st, c);
 }
 
 void qmp_stream_feed(QmpStream *st, const char *data, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = data[i];
-
-        switch (st->state) {
-        case ST_STRING:
-            stream_string_char(st, c);
-            continue;
-        case ST_WORD:
-            if (is_word_char(c)) {
-                if (st->word->len >= QMP_MAX_WORD) {
-                    g_autofree char *ex = excerpt(st->word->str,
-                                                  st->word->len);
-
-                    stream_fail(st, "JSON parse error, stray '%s'", ex);
-                } else {
-                    g_string_append_c(st->word, c);
-                }
-                continue;
-            }
-            stream_end_word(st);
-            break;
-        default:
-            break;
-        }
-        stream_value_char(st, c);
+        lex_char(st, data[i]);
     }
 }
 
 /* Parsing one message */
 
-typedef struct DupCheck {
-    GHashTable *members;    /* JsonObject * -> members parsed so far */
-    bool duplicate;
-} DupCheck;
-
-/*
- * json-glib keeps the last of duplicate keys; QEMU refuses them.  The
- * parser announces each member after storing it, so a member that did
- * not make the object grow replaced an earlier one.
- */
-static void on_object_member(JsonParser *parser, JsonObject *object,
-                             char *name, gpointer opaque)
-{
-    DupCheck *dc = opaque;
-    guint n = GPOINTER_TO_UINT(g_hash_table_lookup(dc->members, object));
-
-    g_hash_table_insert(dc->members, object, GUINT_TO_POINTER(n + 1));
-    if (json_object_get_size(object) != n + 1) {
-        dc->duplicate = true;
-    }
-}
-
-static const char *parse_error_text(const GError *err)
-{
-    if (err->domain == JSON_PARSER_ERROR) {
-        switch (err->code) {
-        case JSON_PARSER_ERROR_MISSING_COLON:
-            return "missing : in object pair";
-        case JSON_PARSER_ERROR_MISSING_COMMA:
-            return "expected separator";
-        default:
-            break;
-        }
-    }
-    return "expecting value";
-}
-
 JsonNode *qmp_parse_message(const char *json, size_t len, Error **errp)
 {
     g_autoptr(JsonParser) parser = json_parser_new();
-    DupCheck dc = { .members = g_hash_table_new(NULL, NULL) };
     g_autoptr(GError) gerr = NULL;
-    JsonNode *root = NULL;
+    JsonNode *root;
 
-    g_signal_connect(parser, "object-member", G_CALLBACK(on_object_member),
-                     &dc);
-    if (!json_parser_load_from_data(parser, json, len, &gerr)) {
-        error_setg(errp, "JSON parse error, %s", parse_error_text(gerr));
-    } else if (dc.duplicate) {
-        error_setg(errp, "JSON parse error, duplicate key");
-    } else if (!(root = json_parser_steal_root(parser))) {
+    /* The stream checked the grammar; this cannot fail on its output. */
+    if (!json_parser_load_from_data(parser, json, len, &gerr) ||
+        !(root = json_parser_steal_root(parser))) {
         error_setg(errp, "JSON parse error, expecting value");
+        return NULL;
     }
-    g_hash_table_destroy(dc.members);
     return root;
 }

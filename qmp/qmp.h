@@ -35,13 +35,15 @@
 
 /*
  * A streaming splitter of client input into JSON messages.  It tokenises
- * as QEMU's JSON lexer does (so a message may arrive in pieces or several
- * at once, and a top-level scalar is a message of its own), rejects what
- * QEMU's lexer rejects with QEMU's words, and hands each complete message
- * to @emit as normalised JSON text that json-glib parses exactly as QEMU
- * would: single-quoted strings become double-quoted, integers beyond
- * int64 become floating point, invalid UTF-8 bytes in strings become the
- * Latin-1 characters of the same value.  Errors come as @emit(NULL, msg).
+ * and delimits messages as QEMU's JSON lexer and streamer do (a message
+ * may arrive in pieces or several at once, and a top-level scalar is a
+ * message of its own) and checks each message as QEMU's parser does.
+ * @emit runs once per message: with normalised JSON text that json-glib
+ * parses to what QEMU would build (single-quoted strings become
+ * double-quoted, integers beyond int64 become floating point, no
+ * duplicate keys), or with @json NULL and @error the message's first
+ * error in QEMU's words.  A byte no token can contain is reported at
+ * once ("stray"), dropping the message being read.
  */
 typedef void QmpStreamEmit(void *opaque, const char *json, size_t len,
                            const char *error);
@@ -55,7 +57,8 @@ void qmp_stream_feed(QmpStream *st, const char *data, size_t len);
 
 /*
  * Parse one message from the stream into a node (json_node_unref it).
- * Fails with "JSON parse error, ..." (duplicate keys included).
+ * The stream checked it, so this only fails on text that did not come
+ * from the stream ("JSON parse error, expecting value").
  */
 JsonNode *qmp_parse_message(const char *json, size_t len, Error **errp);
 

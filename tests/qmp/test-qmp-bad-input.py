@@ -58,8 +58,8 @@ def expect(cond, what):
 class Prober:
     """A negotiated client whose every probe ends with a marker command."""
 
-    def __init__(self, daemon, name):
-        self.c = daemon.client()
+    def __init__(self, daemon, name, negotiate=True):
+        self.c = daemon.client(negotiate)
         self.name = name
         self.n = 0
         self.sent = 0
@@ -159,10 +159,22 @@ ENVELOPES = [
     ('{"execute":"query-version","foo":1}', "is unexpected"),
     ('{"execute":"query-version","":1}', "is unexpected"),
     ('{"execute":"query-version","control":{}}', "is unexpected"),
+    # Without the "oob" capability, exec-oob is unknown (as in QEMU).
+    ('{"exec-oob":"query-version"}', "'exec-oob' is unexpected"),
+    ('{"exec-oob":"query-version","execute":"query-version"}',
+     "'exec-oob' is unexpected"),
+    ('{"exec-oob":1}', "'exec-oob' is unexpected"),
+    ('{"execute":"qmp_capabilities"}', "already complete"),
+    ('{"execute":"qmp_capabilities","arguments":{"enable":["x"]}}',
+     "does not accept value 'x'"),
+]
+
+# The same for a client that enabled OOB.
+OOB_ENVELOPES = [
     ('{"exec-oob":"query-version"}', "does not support OOB"),
     ('{"exec-oob":"query-version","execute":"query-version"}', "clashes"),
     ('{"exec-oob":1}', "must be a string"),
-    ('{"execute":"qmp_capabilities"}', "already complete"),
+    ('{"exec-oob":"query-version","foo":1}', "'foo' is unexpected"),
 ]
 
 # Argument types of each command, to send every wrong one.
@@ -317,6 +329,13 @@ def phase_probes(daemon, rng):
             if i:
                 expect(got[0].get('id') == msg['id'],
                        'id not echoed: %r' % got)
+    oob = Prober(daemon, 'oob', negotiate=False)
+    oob.c.greeting()
+    r = oob.c.cmd('qmp_capabilities', {'enable': ['oob']})
+    expect(r == {'return': {}}, 'OOB negotiation: %r' % r)
+    for text, desc in OOB_ENVELOPES:
+        oob.probe(text, desc=desc)
+    oob.c.close()
     for i in range(150):
         name = 'no-such-command-%d-%x' % (i, rng.getrandbits(32))
         p.probe(json.dumps({'execute': name, 'id': i}),
@@ -348,8 +367,12 @@ def phase_numbers(p):
         p.probe('{"execute":"blockdev-mirror","arguments":{"job-id":"j",'
                 '"device":"img","target":"img","sync":"full",'
                 '"granularity":%s}}' % v)
-    for v in ('1e400', '-1e999', '1' * 300):
-        p.probe('{"execute":"query-version","id":%s}' % v)
+    for v in ('1e400', '-1e999', '1' * 400):
+        p.probe('{"execute":"query-version","id":%s}' % v,
+                desc='number too large')
+    # Long integers are numbers like others (QEMU makes them doubles).
+    p.probe('{"execute":"query-version","id":%s}' % ('1' * 300),
+            want='return')
 
 
 def phase_big(p):

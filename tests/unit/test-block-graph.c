@@ -98,7 +98,8 @@ static void test_open_errors(void)
     expect_open_error("driver=null-co,discard=sometimes",
                       "Parameter 'discard' does not accept value");
     expect_open_error("driver=raw,file=nosuchnode",
-                      "Cannot find device='' nor node-name='nosuchnode'");
+                      "Cannot find device='nosuchnode' nor "
+                      "node-name='nosuchnode'");
     expect_open_error("driver=raw",
                       "A block device must be specified for \"file\"");
     expect_open_error("driver=file,filename=/nonexistent/dir/x",
