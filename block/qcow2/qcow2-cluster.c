@@ -15,16 +15,10 @@
  * (contiguous on the host for allocated types) inside one L2 table, so reads
  * and block status handle many clusters per call.
  *
- * An allocating write (qcow2_alloc_write) handles a run of clusters that
- * cannot be written in place: it allocates contiguous host clusters (or
- * reuses the run's own preallocated zero-alloc clusters), reads the parts
- * of the first and last cluster the guest does not write from wherever
- * they came from (old host cluster, compressed data, backing file, zeroes),
- * writes head, data and tail as one request, then points the L2 entries at
- * the new clusters (with the L2 cache depending on the refcount cache, so
- * the refcounts reach the disk first) and drops the references on the old
- * clusters.  A new or shared L2 table is allocated, filled, written and
- * flushed before the L1 entry pointing at it is written.
+ * Allocating writes (qcow2_alloc_write) live in qcow2-alloc.c; they get
+ * their L2 table from qcow2_get_l2_rw: a new or shared L2 table is
+ * allocated, filled, written and flushed before the L1 entry pointing at
+ * it is written.
  *
  * A compressed write (qcow2_write_compressed) only fills an unallocated or
  * zero-plain entry: its deflated data goes to bytes from qcow2_alloc_bytes()
@@ -286,8 +280,7 @@ fail:
     return ret;
 }
 
-/* The L2 table covering @offset, private to us (allocated or copied). */
-static int coroutine_fn get_l2_rw(BlockDriverState *bs, uint64_t offset,
+int coroutine_fn qcow2_get_l2_rw(BlockDriverState *bs, uint64_t offset,
                                   uint64_t **l2)
 {
     BDRVQcow2State *s = bs->opaque;
@@ -310,13 +303,6 @@ static int coroutine_fn get_l2_rw(BlockDriverState *bs, uint64_t offset,
     return get_l2_ro(bs, l1_index, l2);
 }
 
-/* Whether [a, a + alen) and [b, b + blen) overlap. */
-static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b,
-                           uint64_t blen)
-{
-    return alen && blen && a < b + blen && b < a + alen;
-}
-
 int coroutine_fn qcow2_check_data_overlap(BlockDriverState *bs,
                                           uint64_t host, uint64_t bytes)
 {
@@ -326,18 +312,18 @@ int coroutine_fn qcow2_check_data_overlap(BlockDriverState *bs,
     /* QEMU's default "cached" checks: everything we hold in memory. */
     if (host < (uint64_t)s->cluster_size) {
         what = "qcow2_header";
-    } else if (ranges_overlap(host, bytes, s->l1_table_offset,
+    } else if (qcow2_ranges_overlap(host, bytes, s->l1_table_offset,
                               s->l1_size * sizeof(uint64_t))) {
         what = "active L1 table";
-    } else if (ranges_overlap(host, bytes, s->refcount_table_offset,
+    } else if (qcow2_ranges_overlap(host, bytes, s->refcount_table_offset,
                               s->refcount_table_size * sizeof(uint64_t))) {
         what = "refcount table";
-    } else if (ranges_overlap(host, bytes, s->snapshots_offset,
+    } else if (qcow2_ranges_overlap(host, bytes, s->snapshots_offset,
                               s->snapshots_size)) {
         what = "snapshot table";
     }
     for (uint32_t i = 0; !what && i < s->l1_size; i++) {
-        if (ranges_overlap(host, bytes, s->l1_table[i] & L1E_OFFSET_MASK,
+        if (qcow2_ranges_overlap(host, bytes, s->l1_table[i] & L1E_OFFSET_MASK,
                            (s->l1_table[i] & L1E_OFFSET_MASK) ?
                            s->cluster_size : 0)) {
             what = "active L2 table";
@@ -346,7 +332,7 @@ int coroutine_fn qcow2_check_data_overlap(BlockDriverState *bs,
     for (uint64_t i = 0; !what && i < s->refcount_table_size; i++) {
         uint64_t rb = s->refcount_table[i] & REFT_OFFSET_MASK;
 
-        if (ranges_overlap(host, bytes, rb, rb ? s->cluster_size : 0)) {
+        if (qcow2_ranges_overlap(host, bytes, rb, rb ? s->cluster_size : 0)) {
             what = "refcount block";
         }
     }
@@ -412,173 +398,6 @@ int coroutine_fn qcow2_write_lookup(BlockDriverState *bs, uint64_t offset,
     return ret < 0 ? ret : 1;
 }
 
-/*
- * Read @len bytes at @in_off of the guest cluster at @guest whose old L2
- * entry is @entry, for copy-on-write.
- */
-static int coroutine_fn cow_read(BlockDriverState *bs, uint64_t entry,
-                                 uint64_t guest, uint64_t in_off,
-                                 uint64_t len, void *buf)
-{
-    QEMUIOVector qiov;
-
-    switch (qcow2_get_cluster_type(entry)) {
-    case QCOW2_CLUSTER_UNALLOCATED:
-        if (bs->backing) {
-            return bdrv_co_pread(bs->backing, guest + in_off, len, buf, 0);
-        }
-        memset(buf, 0, len);
-        return 0;
-    case QCOW2_CLUSTER_NORMAL:
-        return bdrv_co_pread(bs->file, (entry & L2E_OFFSET_MASK) + in_off,
-                             len, buf, 0);
-    case QCOW2_CLUSTER_COMPRESSED:
-        qemu_iovec_init_buf(&qiov, buf, len);
-        return qcow2_read_compressed(bs, entry, in_off, len, &qiov, 0);
-    default:
-        memset(buf, 0, len);
-        return 0;
-    }
-}
-
-/* Point @k entries at @host.. and make the L2 write wait for refcounts. */
-static int coroutine_fn link_l2(BlockDriverState *bs, uint64_t *l2,
-                                int l2_index, int k, uint64_t host)
-{
-    BDRVQcow2State *s = bs->opaque;
-    int ret;
-
-    if (s->use_lazy_refcounts) {
-        ret = qcow2_mark_dirty(bs);
-        if (ret < 0) {
-            return ret;
-        }
-    }
-    if (!(s->incompatible_features & QCOW2_INCOMPAT_DIRTY)) {
-        ret = qcow2_cache_set_dependency(bs, s->l2_table_cache,
-                                         s->refcount_block_cache);
-        if (ret < 0) {
-            return ret;
-        }
-    }
-    for (int i = 0; i < k; i++) {
-        l2_set(l2, l2_index + i,
-               (host + (uint64_t)i * s->cluster_size) | QCOW_OFLAG_COPIED);
-    }
-    qcow2_cache_entry_mark_dirty(s->l2_table_cache, l2);
-    return 0;
-}
-
-int64_t coroutine_fn qcow2_alloc_write(BlockDriverState *bs,
-                                       uint64_t offset, uint64_t bytes,
-                                       QEMUIOVector *qiov,
-                                       size_t qiov_offset)
-{
-    BDRVQcow2State *s = bs->opaque;
-    uint64_t cs = s->cluster_size;
-    uint64_t in_cluster = offset_into_cluster(s, offset);
-    uint64_t first = offset - in_cluster;
-    int l2_index = offset_to_l2_index(s, offset);
-    int nb = DIV_ROUND_UP(in_cluster + bytes, cs), k;
-    g_autofree uint64_t *old = g_new(uint64_t, nb);
-    g_autofree uint8_t *head_buf = NULL, *tail_buf = NULL;
-    uint64_t *l2 = NULL, end, tail, tail_in;
-    QEMUIOVector hq;
-    bool reuse;
-    int64_t host;
-    int ret;
-
-    ret = get_l2_rw(bs, offset, &l2);
-    if (ret < 0) {
-        return ret;
-    }
-    for (int i = 0; i < nb; i++) {
-        old[i] = l2_get(l2, l2_index + i);
-    }
-    reuse = qcow2_get_cluster_type(old[0]) == QCOW2_CLUSTER_ZERO_ALLOC &&
-            (old[0] & QCOW_OFLAG_COPIED) &&
-            !offset_into_cluster(s, old[0] & L2E_OFFSET_MASK);
-    if (reuse) {
-        /* Preallocated zero clusters of ours: write into them. */
-        host = old[0] & L2E_OFFSET_MASK;
-        for (k = 1; k < nb; k++) {
-            if (qcow2_get_cluster_type(old[k]) != QCOW2_CLUSTER_ZERO_ALLOC ||
-                !(old[k] & QCOW_OFLAG_COPIED) ||
-                (old[k] & L2E_OFFSET_MASK) != host + k * cs) {
-                break;
-            }
-        }
-    } else {
-        k = nb;
-        host = qcow2_alloc_clusters(bs, k * cs);
-        if (host < 0) {
-            ret = host;
-            goto out;
-        }
-    }
-
-    end = MIN(offset + bytes, first + k * cs);
-    tail = first + k * cs - end;
-    tail_in = end - (first + (k - 1) * cs);
-    if (in_cluster || tail) {
-        bdrv_debug_event(bs->file, BLKDBG_COW_READ);
-    }
-    if (in_cluster) {
-        head_buf = g_malloc(in_cluster);
-        ret = cow_read(bs, old[0], first, 0, in_cluster, head_buf);
-        if (ret < 0) {
-            goto fail;
-        }
-    }
-    if (tail) {
-        tail_buf = g_malloc(tail);
-        ret = cow_read(bs, old[k - 1], first + (k - 1) * cs, tail_in, tail,
-                       tail_buf);
-        if (ret < 0) {
-            goto fail;
-        }
-    }
-    ret = qcow2_check_data_overlap(bs, host, k * cs);
-    if (ret < 0) {
-        goto fail;
-    }
-
-    qemu_iovec_init(&hq, qiov->niov + 2);
-    if (in_cluster) {
-        qemu_iovec_add(&hq, head_buf, in_cluster);
-    }
-    qemu_iovec_concat(&hq, qiov, qiov_offset, end - offset);
-    if (tail) {
-        qemu_iovec_add(&hq, tail_buf, tail);
-    }
-    if (in_cluster || tail) {
-        bdrv_debug_event(bs->file, BLKDBG_COW_WRITE);
-    }
-    ret = bdrv_co_pwritev(bs->file, host, k * cs, &hq, 0);
-    qemu_iovec_destroy(&hq);
-    if (ret < 0) {
-        goto fail;
-    }
-
-    ret = link_l2(bs, l2, l2_index, k, host);
-    if (ret < 0) {
-        goto fail;
-    }
-    qcow2_cache_put(s->l2_table_cache, (void **)&l2);
-    for (int i = 0; i < k && !reuse; i++) {
-        qcow2_free_any_cluster(bs, old[i], QCOW2_DISCARD_OTHER);
-    }
-    return end - offset;
-
-fail:
-    if (!reuse) {
-        qcow2_free_clusters(bs, host, k * cs, QCOW2_DISCARD_OTHER);
-    }
-out:
-    qcow2_cache_put(s->l2_table_cache, (void **)&l2);
-    return ret;
-}
-
 int coroutine_fn qcow2_write_compressed(BlockDriverState *bs,
                                         uint64_t offset, const void *data,
                                         int len)
@@ -589,7 +408,7 @@ int coroutine_fn qcow2_write_compressed(BlockDriverState *bs,
     int64_t coff;
     int ret;
 
-    ret = get_l2_rw(bs, offset, &l2);
+    ret = qcow2_get_l2_rw(bs, offset, &l2);
     if (ret < 0) {
         return ret;
     }
@@ -609,7 +428,7 @@ int coroutine_fn qcow2_write_compressed(BlockDriverState *bs,
     }
     if (ret == 0) {
         nb_sectors = ((coff + len - 1) >> 9) - (coff >> 9);
-        ret = link_l2(bs, l2, l2_index, 0, 0);
+        ret = qcow2_link_l2(bs, l2, l2_index, 0, 0);
     }
     if (ret < 0) {
         qcow2_free_clusters(bs, coff, len, QCOW2_DISCARD_OTHER);
@@ -690,7 +509,7 @@ static int coroutine_fn l2_op_range(BlockDriverState *bs, uint64_t offset,
         return 0;
     }
 
-    ret = get_l2_rw(bs, offset, &l2);
+    ret = qcow2_get_l2_rw(bs, offset, &l2);
     if (ret < 0) {
         return ret;
     }
@@ -797,7 +616,7 @@ int coroutine_fn qcow2_preallocate(BlockDriverState *bs, uint64_t offset,
         int ret;
 
         nb = MIN(nb, (int)(QCOW2_MAX_ALLOC_RUN / cs));
-        ret = get_l2_rw(bs, pos, &l2);
+        ret = qcow2_get_l2_rw(bs, pos, &l2);
         if (ret < 0) {
             return ret;
         }
@@ -812,7 +631,7 @@ int coroutine_fn qcow2_preallocate(BlockDriverState *bs, uint64_t offset,
         host = qcow2_alloc_clusters(bs, k * cs);
         ret = host < 0 ? host : prealloc_host(bs, host, k * cs, mode);
         if (ret == 0) {
-            ret = link_l2(bs, l2, l2_index, k, host);
+            ret = qcow2_link_l2(bs, l2, l2_index, k, host);
         }
         qcow2_cache_put(s->l2_table_cache, (void **)&l2);
         if (ret < 0) {

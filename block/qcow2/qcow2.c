@@ -17,11 +17,13 @@
  * answers (qcow2-cluster.c).  Lookups and all metadata changes happen under
  * s->lock.  Reads of normal and compressed clusters and writes to clusters
  * we own alone (COPIED) do their data I/O without the lock, with the host
- * clusters counted in s->inflight meanwhile; allocating writes keep the
- * lock throughout, which also makes concurrent allocating writes to the
- * same cluster wait for each other.  Zero writes and discards only rewrite
- * L2 entries; partial clusters are refused (-ENOTSUP, the core then writes
- * zeroes) unless the rest of the cluster already reads as zero.
+ * clusters counted in s->inflight meanwhile.  Allocating writes drop the
+ * lock for their data I/O too (qcow2-alloc.c); a second allocating write
+ * to a cluster being allocated waits for the first, and so do zero writes,
+ * discards, truncate and check touching it.  Zero writes and discards only
+ * rewrite L2 entries; partial clusters are refused (-ENOTSUP, the core
+ * then writes zeroes) unless the rest of the cluster already reads as
+ * zero.
  * Compressed writes (BDRV_REQ_WRITE_COMPRESSED) take whole unallocated
  * clusters and pack their deflated data into shared host clusters.
  *
@@ -470,6 +472,7 @@ static int coroutine_fn qcow2_co_pwritev_compressed(BlockDriverState *bs,
             ret = len;
         } else {
             qemu_co_mutex_lock(&s->lock);
+            qcow2_alloc_wait(bs, offset + done, chunk);
             ret = s->broken ? -EIO :
                   qcow2_write_compressed(bs, offset + done, out, len);
             qemu_co_mutex_unlock(&s->lock);
@@ -513,6 +516,8 @@ static int coroutine_fn qcow2_co_pwritev(BlockDriverState *bs,
             qemu_co_mutex_lock(&s->lock);
             qcow2_inflight_dec(s, host, cur);
             written = cur;
+        } else if (ret == 0 && qcow2_alloc_dependency(bs, offset, &cur)) {
+            /* Waited for an allocation of the same cluster: look again. */
         } else if (ret == 0) {
             written = qcow2_alloc_write(bs, offset, cur, qiov, done);
             ret = written < 0 ? written : 0;
@@ -606,6 +611,7 @@ static int coroutine_fn qcow2_co_pwrite_zeroes(BlockDriverState *bs,
         return widened;
     }
     qemu_co_mutex_lock(&s->lock);
+    qcow2_alloc_wait(bs, offset, bytes);
     ret = widened ? qcow2_range_unallocated_or_zero(bs, offset, bytes) : 0;
     if (ret == 0 && qcow2_has_zero_flag(s)) {
         ret = qcow2_zero_clusters(bs, offset, bytes,
@@ -634,6 +640,7 @@ static int coroutine_fn qcow2_co_pdiscard(BlockDriverState *bs,
         return -ENOTSUP;
     }
     qemu_co_mutex_lock(&s->lock);
+    qcow2_alloc_wait(bs, offset, bytes);
     ret = qcow2_discard_clusters(bs, offset,
                                  ROUND_UP(bytes, (int64_t)s->cluster_size),
                                  false, QCOW2_DISCARD_REQUEST);
@@ -732,6 +739,7 @@ static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs,
         return -ENOTSUP;
     }
     qemu_co_mutex_lock(&s->lock);
+    qcow2_alloc_wait(bs, 0, UINT64_MAX);
     old_size = s->size;
     ret = qcow2_grow_l1_table(bs, size_to_l1(s, offset), true);
     if (ret < 0) {
@@ -792,6 +800,8 @@ static int coroutine_fn qcow2_co_check(BlockDriverState *bs,
     int ret;
 
     qemu_co_mutex_lock(&s->lock);
+    /* Clusters of allocations in flight would look leaked. */
+    qcow2_alloc_wait(bs, 0, UINT64_MAX);
     ret = qcow2_check_locked(bs, result, fix);
     qemu_co_mutex_unlock(&s->lock);
     return ret;

@@ -17,9 +17,10 @@
  *   qcow2.c          driver callbacks, open/close, options
  *   qcow2-header.c   header parsing and validation, extensions, header
  *                    writes (dirty/corrupt bits), image creation
- *   qcow2-cluster.c  guest-to-host mapping: lookups, L2 allocation, COW and
- *                    allocating writes, zero writes, discard, L1 growth,
- *                    preallocation, compressed reads
+ *   qcow2-cluster.c  guest-to-host mapping: lookups, L2 allocation, zero
+ *                    writes, discard, L1 growth, preallocation, compressed
+ *                    reads and writes
+ *   qcow2-alloc.c    allocating writes (COW) and the allocations in flight
  *   qcow2-refcount.c refcounts, cluster allocation and freeing, refcount
  *                    block allocation and refcount table growth, queued
  *                    discards
@@ -33,7 +34,10 @@
  * that may touch metadata) expect the caller to hold it.  Data I/O to
  * clusters that need no metadata change (reads, in-place writes) runs
  * outside the lock; those host clusters are counted in s->inflight so that
- * the allocator never hands them out again until the I/O is done.
+ * the allocator never hands them out again until the I/O is done.  The
+ * data I/O of allocating writes also runs outside the lock; their guest
+ * clusters are listed in s->allocs until the L2 entries point at the new
+ * host clusters (qcow2-alloc.c).
  */
 #ifndef EMBLOCK_BLOCK_QCOW2_H
 #define EMBLOCK_BLOCK_QCOW2_H
@@ -164,6 +168,21 @@ typedef struct Qcow2DiscardRegion {
     uint64_t bytes;
 } Qcow2DiscardRegion;
 
+/*
+ * An allocating write in flight (qcow2_alloc_write): its host clusters are
+ * allocated (refcount raised), its data is being written without s->lock,
+ * and the L2 entries of guest clusters [guest, guest + bytes) do not point
+ * at them yet.  While it is listed in s->allocs nobody else changes those
+ * L2 entries: writers, zero writes, discards, compressed writes, truncate
+ * and check wait on @waiters, which is woken once the entries are linked
+ * (or the allocation failed).
+ */
+typedef struct Qcow2Alloc {
+    uint64_t guest;                /* first guest cluster, aligned */
+    uint64_t bytes;                /* whole clusters */
+    CoQueue waiters;
+} Qcow2Alloc;
+
 typedef struct BDRVQcow2State {
     /* Geometry and header values, fixed after open (except as noted). */
     int qcow_version;
@@ -210,6 +229,8 @@ typedef struct BDRVQcow2State {
 
     /* Host clusters under data I/O without the lock: index -> count. */
     GHashTable *inflight;             /* lock */
+    /* Allocating writes in flight (Qcow2Alloc *, unordered). */
+    GList *allocs;                    /* lock */
 
     /* Internal snapshots, read at open (only check uses them). */
     uint32_t nb_snapshots;
@@ -270,6 +291,13 @@ static inline int offset_to_l2_index(BDRVQcow2State *s, uint64_t off)
 static inline uint64_t l2_coverage(BDRVQcow2State *s)
 {
     return (uint64_t)s->l2_size << s->cluster_bits;
+}
+
+/* Whether [a, a + alen) and [b, b + blen) overlap. */
+static inline bool qcow2_ranges_overlap(uint64_t a, uint64_t alen,
+                                        uint64_t b, uint64_t blen)
+{
+    return alen && blen && a < b + blen && b < a + alen;
 }
 
 /* Big-endian stores into byte buffers (any alignment). */
@@ -415,10 +443,9 @@ int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size,
 int coroutine_fn qcow2_write_l1_entry(BlockDriverState *bs, int l1_index);
 int coroutine_fn qcow2_write_lookup(BlockDriverState *bs, uint64_t offset,
                                     uint64_t *bytes, uint64_t *host);
-int64_t coroutine_fn qcow2_alloc_write(BlockDriverState *bs,
-                                       uint64_t offset, uint64_t bytes,
-                                       QEMUIOVector *qiov,
-                                       size_t qiov_offset);
+/* The L2 table covering @offset, private to us (allocated or copied). */
+int coroutine_fn qcow2_get_l2_rw(BlockDriverState *bs, uint64_t offset,
+                                 uint64_t **l2);
 int coroutine_fn qcow2_write_compressed(BlockDriverState *bs,
                                         uint64_t offset, const void *data,
                                         int len);
@@ -439,6 +466,33 @@ int coroutine_fn qcow2_read_compressed(BlockDriverState *bs,
                                        size_t qiov_offset);
 int coroutine_fn qcow2_check_data_overlap(BlockDriverState *bs,
                                           uint64_t host, uint64_t bytes);
+
+/* qcow2-alloc.c */
+/*
+ * Under the lock, before a write allocates guest clusters from @offset:
+ * when an allocation in flight covers the first cluster, wait for it and
+ * return true (the caller looks the range up again); otherwise cut *bytes
+ * short of the first cluster an allocation in flight covers, if any, and
+ * return false.
+ */
+bool coroutine_fn qcow2_alloc_dependency(BlockDriverState *bs,
+                                         uint64_t offset, uint64_t *bytes);
+/* Under the lock: wait until no allocation in flight touches the range. */
+void coroutine_fn qcow2_alloc_wait(BlockDriverState *bs, uint64_t offset,
+                                   uint64_t bytes);
+/*
+ * Write guest [offset, offset + bytes) to new host clusters (the range must
+ * need allocation and have passed qcow2_alloc_dependency).  Called with the
+ * lock held and returns with it held, but drops it for the data I/O.
+ * Returns the bytes written (a prefix of the range) or -errno.
+ */
+int64_t coroutine_fn qcow2_alloc_write(BlockDriverState *bs,
+                                       uint64_t offset, uint64_t bytes,
+                                       QEMUIOVector *qiov,
+                                       size_t qiov_offset);
+/* Point @k entries at @host.. and make the L2 write wait for refcounts. */
+int coroutine_fn qcow2_link_l2(BlockDriverState *bs, uint64_t *l2,
+                               int l2_index, int k, uint64_t host);
 
 /* qcow2-info.c */
 void qcow2_get_backing_file(BlockDriverState *bs, const char **name,

@@ -22,10 +22,13 @@
 #   BENCH_QCOW2_DIR    where the temporary directory goes (default $TMPDIR
 #                      or /tmp; must support O_DIRECT)
 #   QEMU_IMG           the qemu-img to compare with (default from $PATH)
+#   BENCH_QCOW2_BASELINE  another emblock-img (e.g. a build from before a
+#                      change): adds a column for it, run alongside
 
 BUILD=${1:-build}
 IMG=$BUILD/tools/img/emblock-img
 QEMU_IMG=${QEMU_IMG:-qemu-img}
+BASELINE=${BENCH_QCOW2_BASELINE:-}
 COUNT=${BENCH_QCOW2_COUNT:-20000}
 RUNS=${BENCH_QCOW2_RUNS:-3}
 AIO=${BENCH_QCOW2_AIO:-native}
@@ -89,14 +92,25 @@ ops()
 
 echo "qcow2 bench: $COUNT requests of 4 KiB, depth 32, -t $CACHE -i $AIO," \
      "64 KiB clusters; ops/s, best of $RUNS"
-printf '%-14s %14s %20s\n' test emblock-img "$QEMU_NAME"
+if [ -n "$BASELINE" ]; then
+    printf '%-14s %14s %14s %20s\n' test emblock-img baseline "$QEMU_NAME"
+else
+    printf '%-14s %14s %20s\n' test emblock-img "$QEMU_NAME"
+fi
 row()
 {
     name=$1
     shift
     e=$(ops "$IMG" "$@")
+    if [ -n "$BASELINE" ]; then
+        b=$(ops "$BASELINE" "$@")
+    fi
     q=$(ops "$QEMU_IMG" "$@")
-    printf '%-14s %14s %20s\n' "$name" "$e" "$q"
+    if [ -n "$BASELINE" ]; then
+        printf '%-14s %14s %14s %20s\n' "$name" "$e" "$b" "$q"
+    else
+        printf '%-14s %14s %20s\n' "$name" "$e" "$q"
+    fi
 }
 row write-alloc fresh -w
 row write-sparse fresh -w -S 128k

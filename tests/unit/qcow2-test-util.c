@@ -215,6 +215,62 @@ BdrvCheckResult qt_check(BlockBackend *blk, BdrvCheckMode fix)
     return res;
 }
 
+void qt_assert_check_clean(BlockBackend *blk)
+{
+    BdrvCheckResult r = qt_check(blk, 0);
+
+    g_assert_cmpint(r.corruptions, ==, 0);
+    g_assert_cmpint(r.leaks, ==, 0);
+    g_assert_cmpint(r.check_errors, ==, 0);
+}
+
+void qt_assert_qemu_clean(const char *path)
+{
+    g_autofree char *out = NULL;
+    int ret;
+
+    if (!qt_have_qemu()) {
+        return;
+    }
+    ret = qt_qemu_check(path, &out);
+    if (ret != 0) {
+        g_error("qemu-img check %s exited %d:\n%s", path, ret, out);
+    }
+}
+
+BdrvCheckResult qt_check_both(const char *path)
+{
+    BlockBackend *blk = qt_open_ro(path, NULL);
+    BdrvCheckResult r = qt_check(blk, 0);
+
+    blk_unref(blk);
+    if (qt_have_qemu()) {
+        int64_t corruptions, leaks;
+
+        qt_qemu_check_counts(path, &corruptions, &leaks);
+        g_assert_cmpint(r.corruptions, ==, corruptions);
+        g_assert_cmpint(r.leaks, ==, leaks);
+    }
+    return r;
+}
+
+BdrvCheckResult qt_repair(const char *path, BdrvCheckMode fix)
+{
+    BlockBackend *blk = qt_open(path, NULL);
+    BdrvCheckResult r = qt_check(blk, fix);
+
+    blk_unref(blk);
+    return r;
+}
+
+void qt_write_raw(const char *path, const void *buf, size_t len)
+{
+    GError *gerr = NULL;
+
+    g_file_set_contents(path, buf, len, &gerr);
+    g_assert_no_error(gerr);
+}
+
 char *qt_file_checksum(const char *path)
 {
     g_autofree char *data = NULL;
@@ -231,6 +287,14 @@ int64_t qt_file_size(const char *path)
 
     g_assert_cmpint(stat(path, &st), ==, 0);
     return st.st_size;
+}
+
+int64_t qt_file_allocated(const char *path)
+{
+    struct stat st;
+
+    g_assert_cmpint(stat(path, &st), ==, 0);
+    return (int64_t)st.st_blocks * 512;
 }
 
 void qt_file_write(const char *path, int64_t off, const void *buf,

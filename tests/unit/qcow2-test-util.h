@@ -68,10 +68,23 @@ void qt_qemu_io(const char *path, const char *cmd);
 
 /* Our own check through the driver: returns the result. */
 BdrvCheckResult qt_check(BlockBackend *blk, BdrvCheckMode fix);
+/* Our check of @blk must find nothing wrong. */
+void qt_assert_check_clean(BlockBackend *blk);
+/* qemu-img check of @path must find nothing wrong (if installed). */
+void qt_assert_qemu_clean(const char *path);
+/*
+ * Check @path read-only with our check and, if installed, qemu-img check;
+ * the corruption and leak counts must agree.  Returns our result.
+ */
+BdrvCheckResult qt_check_both(const char *path);
+/* Check and repair @path (opened writable) with @fix; returns the result. */
+BdrvCheckResult qt_repair(const char *path, BdrvCheckMode fix);
 
 /* SHA-256 of the file's bytes (g_free it). */
 char *qt_file_checksum(const char *path);
 int64_t qt_file_size(const char *path);
+/* Bytes the file takes on disk. */
+int64_t qt_file_allocated(const char *path);
 /* Overwrite @len bytes at @off of @path (to corrupt images by hand). */
 void qt_file_write(const char *path, int64_t off, const void *buf,
                    size_t len);
@@ -79,6 +92,9 @@ void qt_file_read(const char *path, int64_t off, void *buf, size_t len);
 void qt_file_put_be64(const char *path, int64_t off, uint64_t v);
 void qt_file_put_be32(const char *path, int64_t off, uint32_t v);
 uint64_t qt_file_get_be64(const char *path, int64_t off);
+
+/* Write @len bytes of @buf to a new raw file at @path. */
+void qt_write_raw(const char *path, const void *buf, size_t len);
 
 /* Block status of the top node (one call); returns the flags. */
 int qt_status(BlockBackend *blk, int64_t off, int64_t bytes, int64_t *pnum,
