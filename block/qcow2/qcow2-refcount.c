@@ -756,7 +756,7 @@ int coroutine_fn qcow2_detect_metadata_preallocation(BlockDriverState *bs)
         if (ret < 0) {
             return ret;
         }
-        if (rc && ++used > threshold) {
+        if (rc && ++used >= threshold) {
             return 1;
         }
     }

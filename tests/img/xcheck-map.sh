@@ -36,6 +36,15 @@ qio -f qcow2 -c 'write -P 1 0 64k' -c 'write -z 1M 64k' \
 if have_qemu_io; then
     "$QEMU_IO" -f qcow2 -c 'write -c -P 4 3M 64k' q.qcow2 >/dev/null
 fi
+# A partly written data cluster in an image whose clusters are nearly all
+# in use: the metadata-preallocation guess decides whether the unwritten
+# part of the cluster maps as zero (at the threshold, as QEMU counts it).
+"$QEMU_IMG" create -q -f qcow2 part.qcow2 4M
+qio -f qcow2 -c 'write -P 1 0 64k' -c 'write -z 1M 64k' \
+    -c 'write -P 2 2M 4k' part.qcow2
+if have_qemu_io; then
+    "$QEMU_IO" -f qcow2 -c 'write -c -P 4 3M 64k' part.qcow2 >/dev/null
+fi
 "$QEMU_IMG" create -q -f qcow2 -b q.qcow2 -F qcow2 qtop.qcow2
 qio -f qcow2 -c 'write -P 3 512k 64k' -c 'write -z 2M 64k' qtop.qcow2
 "$EMBLOCK_IMG" create -q -f qcow2 e.qcow2 4M
@@ -49,7 +58,7 @@ io -f qcow2 -c 'write -P 3 512k 64k' -c 'write -z 2M 64k' etop.qcow2
 io -f qcow2 -c 'write -P 5 4k 8k' -c 'write -P 6 20k 4k' small.qcow2
 
 for f in q.qcow2 qtop.qcow2 e.qcow2 etop.qcow2 elong.qcow2 pre.qcow2 \
-         small.qcow2; do
+         small.qcow2 part.qcow2; do
     xc map --output=json "$f"
 done
 # Human output names the file holding the data.  For data in a backing
