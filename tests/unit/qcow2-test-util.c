@@ -347,3 +347,24 @@ int qt_status(BlockBackend *blk, int64_t off, int64_t bytes, int64_t *pnum,
     return bdrv_block_status(blk_bs(blk), BDRV_WANT_PRECISE, off, bytes,
                              pnum, map ? map : &dummy_map, &file);
 }
+
+void qt_fill_pattern(uint8_t *buf, int64_t len, uint32_t seed)
+{
+    for (int64_t i = 0; i < len; i++) {
+        buf[i] = (uint8_t)((i * 31 + seed * 7 + (i >> 9)) | 1);
+    }
+}
+
+void qt_assert_reads(BlockBackend *blk, const uint8_t *ref, int64_t off,
+                     int64_t len)
+{
+    g_autofree uint8_t *buf = g_malloc(len);
+
+    g_assert_cmpint(blk_pread(blk, off, len, buf, 0), ==, 0);
+    for (int64_t i = 0; i < len; i++) {
+        if (buf[i] != ref[off + i]) {
+            g_error("byte %" PRId64 " reads 0x%02x, expected 0x%02x",
+                    off + i, buf[i], ref[off + i]);
+        }
+    }
+}

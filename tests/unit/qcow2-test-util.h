@@ -67,6 +67,12 @@ int qt_qemu_compare(const char *qcow2, const char *raw);
 void qt_qemu_io(const char *path, const char *cmd);
 
 /* Our own check through the driver: returns the result. */
+/* Fill @buf with a pattern that differs per @seed and per 512-byte block. */
+void qt_fill_pattern(uint8_t *buf, int64_t len, uint32_t seed);
+/* @blk must read @ref[off, off + len); a mismatch names the first byte. */
+void qt_assert_reads(BlockBackend *blk, const uint8_t *ref, int64_t off,
+                     int64_t len);
+
 BdrvCheckResult qt_check(BlockBackend *blk, BdrvCheckMode fix);
 /* Our check of @blk must find nothing wrong. */
 void qt_assert_check_clean(BlockBackend *blk);

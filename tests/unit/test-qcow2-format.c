@@ -25,28 +25,6 @@
 #define HDR_AUTOCLEAR 88
 #define HDR_LENGTH 100
 
-static void fill_pattern(uint8_t *buf, int64_t len, uint32_t seed)
-{
-    for (int64_t i = 0; i < len; i++) {
-        buf[i] = (uint8_t)((i * 31 + seed * 7 + (i >> 9)) | 1);
-    }
-}
-
-/* @blk must read @ref[off, off + len). */
-static void assert_reads(BlockBackend *blk, const uint8_t *ref, int64_t off,
-                         int64_t len)
-{
-    g_autofree uint8_t *buf = g_malloc(len);
-
-    g_assert_cmpint(blk_pread(blk, off, len, buf, 0), ==, 0);
-    for (int64_t i = 0; i < len; i++) {
-        if (buf[i] != ref[off + i]) {
-            g_error("byte %" PRId64 " reads 0x%02x, expected 0x%02x",
-                    off + i, buf[i], ref[off + i]);
-        }
-    }
-}
-
 /* qemu-img compare of two qcow2 images must find them identical. */
 static void assert_qemu_same(const char *a, const char *b)
 {
@@ -66,7 +44,7 @@ static void assert_image(const char *dir, const char *path,
     g_autofree char *raw = qt_path(dir, "ref.raw");
     BlockBackend *blk = qt_open_ro(path, NULL);
 
-    assert_reads(blk, ref, 0, size);
+    qt_assert_reads(blk, ref, 0, size);
     qt_assert_check_clean(blk);
     blk_unref(blk);
     qt_assert_qemu_clean(path);
@@ -102,7 +80,7 @@ static void test_create_prealloc(void)
             g_assert_true(ret & BDRV_BLOCK_OFFSET_VALID);
             g_assert_true(ret & BDRV_BLOCK_ALLOCATED);
         }
-        assert_reads(blk, ref, 0, 8 * MiB);
+        qt_assert_reads(blk, ref, 0, 8 * MiB);
         qt_assert_check_clean(blk);
         blk_unref(blk);
         qt_assert_qemu_clean(ours);
@@ -124,7 +102,7 @@ static void test_create_prealloc(void)
         /* Writes land in the preallocated clusters: the file stays. */
         fsize = qt_file_size(ours);
         blk = qt_open(ours, NULL);
-        fill_pattern(ref + 3 * MiB, 100 * KiB, i);
+        qt_fill_pattern(ref + 3 * MiB, 100 * KiB, i);
         g_assert_cmpint(blk_pwrite(blk, 3 * MiB, 100 * KiB, ref + 3 * MiB,
                                    0), ==, 0);
         blk_unref(blk);
@@ -177,7 +155,7 @@ static void test_unknown_extension(void)
 
     qt_create(p, 4 * MiB, NULL);
     blk = qt_open(p, NULL);
-    fill_pattern(ref, 192 * KiB, 5);
+    qt_fill_pattern(ref, 192 * KiB, 5);
     g_assert_cmpint(blk_pwrite(blk, 0, 192 * KiB, ref, 0), ==, 0);
     blk_unref(blk);
 
@@ -197,7 +175,7 @@ static void test_unknown_extension(void)
     qt_assert_qemu_clean(p);
 
     blk = qt_open(p, NULL);
-    assert_reads(blk, ref, 0, 4 * MiB);
+    qt_assert_reads(blk, ref, 0, 4 * MiB);
     blk_unref(blk);
     g_assert_cmpuint(qt_file_get_be64(p, HDR_AUTOCLEAR), ==, 0);
     pos = find_extension(p, magic, &len);
@@ -244,7 +222,7 @@ static void test_refcount_bits(void)
         /* 512-byte clusters: 8192 data clusters need many refblocks. */
         qt_create(p, size, opts);
         blk = qt_open(p, NULL);
-        fill_pattern(ref, size, widths[i]);
+        qt_fill_pattern(ref, size, widths[i]);
         for (int64_t off = 0; off < size; off += 192 * KiB) {
             int64_t n = MIN(192 * KiB, size - off);
 
@@ -253,13 +231,13 @@ static void test_refcount_bits(void)
         /* Freeing and reallocating changes refcounts in place. */
         g_assert_cmpint(blk_pdiscard(blk, MiB, 512 * KiB), ==, 0);
         memset(ref + MiB, 0, 512 * KiB);
-        fill_pattern(ref + 3 * MiB, 64 * KiB, 99);
+        qt_fill_pattern(ref + 3 * MiB, 64 * KiB, 99);
         g_assert_cmpint(blk_pwrite(blk, 3 * MiB, 64 * KiB, ref + 3 * MiB,
                                    0), ==, 0);
         memset(ref + 1280 * KiB, 0x5a, 3000);
         g_assert_cmpint(blk_pwrite(blk, 1280 * KiB, 3000, ref + 1280 * KiB,
                                    0), ==, 0);
-        assert_reads(blk, ref, 0, size);
+        qt_assert_reads(blk, ref, 0, size);
         blk_unref(blk);
         g_assert_cmpint(count_refblocks(p, 512), >=, 4);
         assert_image(dir, p, ref, size);
@@ -280,7 +258,7 @@ static uint64_t make_data_image(const char *p, uint8_t *ref, uint64_t *l2)
 
     qt_create(p, 4 * MiB, NULL);
     blk = qt_open(p, NULL);
-    fill_pattern(ref, 192 * KiB, 3);
+    qt_fill_pattern(ref, 192 * KiB, 3);
     g_assert_cmpint(blk_pwrite(blk, 0, 192 * KiB, ref, 0), ==, 0);
     blk_unref(blk);
     l1 = qt_file_get_be64(p, HDR_L1_OFFSET);
@@ -305,7 +283,7 @@ static void check_and_repair(const char *p, const uint8_t *ref)
     g_assert_cmpint(r.corruptions_fixed, >=, 1);
     blk = qt_open(p, NULL);
     qt_assert_check_clean(blk);
-    assert_reads(blk, ref, 0, 64 * KiB);
+    qt_assert_reads(blk, ref, 0, 64 * KiB);
     blk_unref(blk);
     qt_assert_qemu_clean(p);
 }
@@ -350,8 +328,8 @@ static void test_check_l2_at_l1(void)
         memset(ref + 64 * KiB, 0x77, 4096);
         g_assert_cmpint(blk_pwrite(blk, 64 * KiB, 4096, ref + 64 * KiB, 0),
                         ==, 0);
-        assert_reads(blk, ref, 0, 64 * KiB);
-        assert_reads(blk, ref, 128 * KiB, 64 * KiB);
+        qt_assert_reads(blk, ref, 0, 64 * KiB);
+        qt_assert_reads(blk, ref, 128 * KiB, 64 * KiB);
         qt_assert_check_clean(blk);
         blk_unref(blk);
         qt_assert_qemu_clean(p);
@@ -433,7 +411,7 @@ static void test_cache_sizes(void)
         for (int64_t k = 0; k < n; k++) {
             int64_t off = ((k * 997) % n) * step * cs + (k % 3) * 64;
 
-            fill_pattern(ref + off, 300, k);
+            qt_fill_pattern(ref + off, 300, k);
             if (k < 128) {
                 ops[k] = (CoOp) { .blk = blk, .off = off, .len = 300,
                                   .buf = ref + off };
@@ -454,17 +432,17 @@ static void test_cache_sizes(void)
         for (int64_t k = 0; k < 128; k++) {
             int64_t off = ((k * 331 * 7) % n) * step * cs + 128;
 
-            fill_pattern(ref + off, 256, k + 7);
+            qt_fill_pattern(ref + off, 256, k + 7);
             ops[k] = (CoOp) { .blk = blk, .off = off, .len = 256,
                               .buf = ref + off };
         }
         run_concurrently(ops, 128);
-        assert_reads(blk, ref, 0, size);
+        qt_assert_reads(blk, ref, 0, size);
         qt_assert_check_clean(blk);
         blk_unref(blk);
         g_assert_cmpint(count_refblocks(p, cs), >, 4);
         blk = qt_open_ro(p, opts[i]);
-        assert_reads(blk, ref, 0, size);
+        qt_assert_reads(blk, ref, 0, size);
         blk_unref(blk);
         assert_image(dir, p, ref, size);
     }
@@ -604,7 +582,7 @@ static void test_alloc_concurrent(void)
 
     qt_create(base, size, NULL);
     blk = qt_open(base, NULL);
-    fill_pattern(ref, size / 2, 11);
+    qt_fill_pattern(ref, size / 2, 11);
     g_assert_cmpint(blk_pwrite(blk, 0, size / 2, ref, 0), ==, 0);
     blk_unref(blk);
     qt_create(p, size, "\"backing_file\": \"base.qcow2\", "
@@ -629,7 +607,7 @@ static void test_alloc_concurrent(void)
             if (len <= 0) {
                 break;
             }
-            fill_pattern(ref + off, len, c * 4 + k);
+            qt_fill_pattern(ref + off, len, c * 4 + k);
             ops[n++] = (CoOp) { .blk = blk, .off = off, .len = len,
                                 .buf = g_memdup2(ref + off, len) };
             off += len;
@@ -647,7 +625,7 @@ static void test_alloc_concurrent(void)
     for (int i = 0; i < n; i++) {
         g_free(ops[i].buf);
     }
-    assert_reads(blk, ref, 0, size);
+    qt_assert_reads(blk, ref, 0, size);
     qt_assert_check_clean(blk);
     blk_unref(blk);
     assert_image(dir, p, ref, size);
@@ -682,10 +660,10 @@ static void test_alloc_zeroes_stale(void)
 
     blk = qt_open(p, opts);
     /* Into the zero-alloc clusters, and into fresh guest clusters. */
-    fill_pattern(ref + 8 * KiB, 4 * KiB, 1);
-    fill_pattern(ref + 100 * KiB, 12 * KiB, 2);
-    fill_pattern(ref + MiB + 20 * KiB, 4 * KiB, 3);
-    fill_pattern(ref + 2 * MiB + 60 * KiB, 72 * KiB, 4);
+    qt_fill_pattern(ref + 8 * KiB, 4 * KiB, 1);
+    qt_fill_pattern(ref + 100 * KiB, 12 * KiB, 2);
+    qt_fill_pattern(ref + MiB + 20 * KiB, 4 * KiB, 3);
+    qt_fill_pattern(ref + 2 * MiB + 60 * KiB, 72 * KiB, 4);
     g_assert_cmpint(blk_pwrite(blk, 8 * KiB, 4 * KiB, ref + 8 * KiB, 0),
                     ==, 0);
     g_assert_cmpint(blk_pwrite(blk, 100 * KiB, 12 * KiB, ref + 100 * KiB, 0),
@@ -694,7 +672,7 @@ static void test_alloc_zeroes_stale(void)
                                ref + MiB + 20 * KiB, 0), ==, 0);
     g_assert_cmpint(blk_pwrite(blk, 2 * MiB + 60 * KiB, 72 * KiB,
                                ref + 2 * MiB + 60 * KiB, 0), ==, 0);
-    assert_reads(blk, ref, 0, size);
+    qt_assert_reads(blk, ref, 0, size);
     blk_unref(blk);
     assert_image(dir, p, ref, size);
     qt_dir_free(dir);

@@ -56,27 +56,6 @@ static void assert_our_check_clean(BlockBackend *blk)
     g_assert_cmpint(r.check_errors, ==, 0);
 }
 
-static void fill_pattern(uint8_t *buf, int64_t len, uint32_t seed)
-{
-    for (int64_t i = 0; i < len; i++) {
-        buf[i] = (uint8_t)((i * 31 + seed * 7 + (i >> 9)) | 1);
-    }
-}
-
-static void assert_reads(BlockBackend *blk, const uint8_t *ref, int64_t off,
-                         int64_t len)
-{
-    g_autofree uint8_t *buf = g_malloc(len);
-
-    g_assert_cmpint(blk_pread(blk, off, len, buf, 0), ==, 0);
-    for (int64_t i = 0; i < len; i++) {
-        if (buf[i] != ref[off + i]) {
-            g_error("byte %" PRId64 " reads 0x%02x, expected 0x%02x",
-                    off + i, buf[i], ref[off + i]);
-        }
-    }
-}
-
 /* Creation */
 
 static void test_create_layout(void)
@@ -198,7 +177,7 @@ static void roundtrip_one(const char *dir, bool v2, int cs)
 
         len = MIN(len, IMG_SIZE - off);
         if (op < 6) {
-            fill_pattern(data, len, i);
+            qt_fill_pattern(data, len, i);
             g_assert_cmpint(blk_pwrite(blk, off, len, data, 0), ==, 0);
             memcpy(ref + off, data, len);
         } else if (op < 9) {
@@ -216,15 +195,15 @@ static void roundtrip_one(const char *dir, bool v2, int cs)
             }
         }
         if (i % 50 == 49) {
-            assert_reads(blk, ref, 0, IMG_SIZE);
+            qt_assert_reads(blk, ref, 0, IMG_SIZE);
         }
     }
-    assert_reads(blk, ref, 0, IMG_SIZE);
+    qt_assert_reads(blk, ref, 0, IMG_SIZE);
     assert_our_check_clean(blk);
     blk_unref(blk);
 
     blk = qt_open_ro(p, NULL);
-    assert_reads(blk, ref, 0, IMG_SIZE);
+    qt_assert_reads(blk, ref, 0, IMG_SIZE);
     blk_unref(blk);
     g_assert_true(g_file_set_contents(raw, (char *)ref, IMG_SIZE, NULL));
     assert_qemu_clean(p);
@@ -354,12 +333,12 @@ static void test_zero_partial(void)
                     BDRV_BLOCK_ZERO | BDRV_BLOCK_ALLOCATED);
     g_assert_cmpint(pnum, ==, 64 * KiB);
     /* A data cluster: the core writes explicit zeroes instead. */
-    fill_pattern(ref + MiB, 64 * KiB, 3);
+    qt_fill_pattern(ref + MiB, 64 * KiB, 3);
     g_assert_cmpint(blk_pwrite(blk, MiB, 64 * KiB, ref + MiB, 0), ==, 0);
     g_assert_cmpint(blk_pwrite_zeroes(blk, MiB + 100, 1000,
                                       BDRV_REQ_MAY_UNMAP), ==, 0);
     memset(ref + MiB + 100, 0, 1000);
-    assert_reads(blk, ref, 0, IMG_SIZE);
+    qt_assert_reads(blk, ref, 0, IMG_SIZE);
     /* NO_FALLBACK on a partial cluster is refused. */
     g_assert_cmpint(blk_pwrite_zeroes(blk, MiB + 100, 1000,
                                       BDRV_REQ_NO_FALLBACK), ==, -ENOTSUP);
@@ -422,7 +401,7 @@ static void test_backing(void)
 
     qt_create(base, IMG_SIZE, "\"cluster_size\": 4096");
     blk = qt_open(base, NULL);
-    fill_pattern(ref, IMG_SIZE, 9);
+    qt_fill_pattern(ref, IMG_SIZE, 9);
     g_assert_cmpint(blk_pwrite(blk, 0, 2 * MiB, ref, 0), ==, 0);
     blk_unref(blk);
     memset(ref + 2 * MiB, 0, IMG_SIZE - 2 * MiB);
@@ -432,7 +411,7 @@ static void test_backing(void)
               "\"backing_fmt\": \"qcow2\", \"cluster_size\": 65536");
     blk = qt_open(top, NULL);
     g_assert_nonnull(bdrv_backing_bs(blk_bs(blk)));
-    assert_reads(blk, ref, 0, IMG_SIZE);
+    qt_assert_reads(blk, ref, 0, IMG_SIZE);
 
     /* Unallocated in the overlay: the walk goes down to the base. */
     ret = bdrv_is_allocated(blk_bs(blk), 0, IMG_SIZE, &pnum);
@@ -458,7 +437,7 @@ static void test_backing(void)
     /* A partial zero write over base data needs explicit zeroes. */
     g_assert_cmpint(blk_pwrite_zeroes(blk, 300 * KiB + 5, 1000, 0), ==, 0);
     memset(ref + 300 * KiB + 5, 0, 1000);
-    assert_reads(blk, ref, 0, IMG_SIZE);
+    qt_assert_reads(blk, ref, 0, IMG_SIZE);
     g_assert_cmpint(bdrv_is_allocated(blk_bs(blk), 65536, 4096, &pnum), ==,
                     1);
     assert_our_check_clean(blk);
@@ -556,7 +535,7 @@ static void test_qemu_written(void)
     memset(ref + 2176 * KiB, 0, 64 * KiB);
 
     blk = qt_open_ro(p, NULL);
-    assert_reads(blk, ref, 0, IMG_SIZE);
+    qt_assert_reads(blk, ref, 0, IMG_SIZE);
     ret = qt_status(blk, MiB, IMG_SIZE, &pnum, NULL);
     g_assert_cmpint(ret & (BDRV_BLOCK_DATA | BDRV_BLOCK_COMPRESSED |
                            BDRV_BLOCK_OFFSET_VALID), ==,
@@ -575,7 +554,7 @@ static void test_qemu_written(void)
     memset(ref + 1088 * KiB + 10, 0x55, 10);
     g_assert_cmpint(blk_pwrite(blk, 1088 * KiB + 10, 10,
                                ref + 1088 * KiB + 10, 0), ==, 0);
-    assert_reads(blk, ref, 0, IMG_SIZE);
+    qt_assert_reads(blk, ref, 0, IMG_SIZE);
     assert_our_check_clean(blk);
     blk_unref(blk);
     assert_qemu_clean(p);
@@ -631,7 +610,7 @@ static void test_compressed_writes(void)
     memset(ref + 200 * KiB, 0x42, 100);
     g_assert_cmpint(blk_pwrite(blk, 200 * KiB, 100, ref + 200 * KiB, 0), ==,
                     0);
-    assert_reads(blk, ref, 0, size);
+    qt_assert_reads(blk, ref, 0, size);
     r = qt_check(blk, 0);
     g_assert_cmpint(r.corruptions + r.leaks + r.check_errors, ==, 0);
     g_assert_cmpint(r.compressed_clusters, ==, 7);
@@ -913,7 +892,7 @@ static void make_four_clusters(const char *p)
 
     qt_create(p, IMG_SIZE, NULL);
     blk = qt_open(p, NULL);
-    fill_pattern(buf, 256 * KiB, 1);
+    qt_fill_pattern(buf, 256 * KiB, 1);
     g_assert_cmpint(blk_pwrite(blk, 0, 256 * KiB, buf, 0), ==, 0);
     blk_unref(blk);
 }
@@ -986,8 +965,8 @@ static void test_check_repair(void)
         BlockBackend *blk = qt_open(p, NULL);
         g_autofree uint8_t *ref = g_malloc(256 * KiB);
 
-        fill_pattern(ref, 256 * KiB, 1);
-        assert_reads(blk, ref, 0, 256 * KiB);
+        qt_fill_pattern(ref, 256 * KiB, 1);
+        qt_assert_reads(blk, ref, 0, 256 * KiB);
         /* Allocation still works on the rebuilt structure. */
         g_assert_cmpint(blk_pwrite(blk, 2 * MiB, 256 * KiB, ref, 0), ==, 0);
         blk_unref(blk);
@@ -1128,7 +1107,7 @@ static void test_refcount_growth(void)
 
         qt_create(p, size, opts[i]);
         blk = qt_open(p, NULL);
-        fill_pattern(ref, size, i);
+        qt_fill_pattern(ref, size, i);
         for (int64_t off = 0; off < size; off += MiB) {
             g_assert_cmpint(blk_pwrite(blk, off, MiB, ref + off, 0), ==, 0);
         }
@@ -1138,7 +1117,7 @@ static void test_refcount_growth(void)
         memset(ref + 3 * MiB, 0, 2 * MiB);
         g_assert_cmpint(blk_pwrite(blk, 4 * MiB, 4096, ref, 0), ==, 0);
         memcpy(ref + 4 * MiB, ref, 4096);
-        assert_reads(blk, ref, 0, size);
+        qt_assert_reads(blk, ref, 0, size);
         assert_our_check_clean(blk);
         blk_unref(blk);
         assert_qemu_clean(p);
@@ -1238,7 +1217,7 @@ static void test_snapshots(void)
     memset(ref + 512 * KiB, 0, 64 * KiB);
     memset(ref + 2 * MiB, 0x5f, 100);
     g_assert_cmpint(blk_pwrite(blk, 2 * MiB, 100, ref + 2 * MiB, 0), ==, 0);
-    assert_reads(blk, ref, 0, IMG_SIZE);
+    qt_assert_reads(blk, ref, 0, IMG_SIZE);
     assert_our_check_clean(blk);
     blk_unref(blk);
     assert_qemu_clean(p);
@@ -1313,7 +1292,7 @@ static void test_concurrent_writes(void)
         g_assert_cmpint(w[i].ret, ==, 0);
         g_free(w[i].buf);
     }
-    assert_reads(blk, ref, 0, IMG_SIZE);
+    qt_assert_reads(blk, ref, 0, IMG_SIZE);
     assert_our_check_clean(blk);
     blk_unref(blk);
     assert_qemu_clean(p);
