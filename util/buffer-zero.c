@@ -36,12 +36,14 @@
 /* Buffers shorter than this never reach the vector implementations. */
 #define BUFFER_ZERO_ACCEL_MIN 64
 
-/* An implementation; called with len >= BUFFER_ZERO_ACCEL_MIN. */
-typedef bool (*BufferZeroFn)(const void *buf, size_t len);
-
+/*
+ * An implementation; buffer_is_zero() calls it with len >=
+ * BUFFER_ZERO_ACCEL_MIN, but it is correct from min_len up.
+ */
 typedef struct BufferZeroAccel {
     const char *name;
-    BufferZeroFn fn;
+    BufferZeroImpl *fn;
+    size_t min_len;
     bool (*supported)(void);
 } BufferZeroAccel;
 
@@ -198,10 +200,10 @@ static bool accel_sse2_supported(void)
 /* Fastest first; the last entry is always supported. */
 static const BufferZeroAccel accels[] = {
 #ifdef BUFFER_ZERO_X86
-    { "avx2", buffer_zero_avx2, accel_avx2_supported },
-    { "sse2", buffer_zero_sse2, accel_sse2_supported },
+    { "avx2", buffer_zero_avx2, 32, accel_avx2_supported },
+    { "sse2", buffer_zero_sse2, 16, accel_sse2_supported },
 #endif
-    { "scalar", buffer_zero_int, accel_always },
+    { "scalar", buffer_zero_int, 0, accel_always },
 };
 
 /* Index into accels[] in use, or -1 before the first selection. */
@@ -261,5 +263,17 @@ bool test_buffer_is_zero_next_accel(void)
         return false;
     }
     __atomic_store_n(&accel_current, next, __ATOMIC_RELAXED);
+    return true;
+}
+
+bool test_buffer_is_zero_impl(unsigned index, const char **name,
+                              BufferZeroImpl **fn, size_t *min_len)
+{
+    if (index >= G_N_ELEMENTS(accels)) {
+        return false;
+    }
+    *name = accels[index].name;
+    *fn = accels[index].supported() ? accels[index].fn : NULL;
+    *min_len = accels[index].min_len;
     return true;
 }

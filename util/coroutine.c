@@ -3,21 +3,27 @@
  *
  * Coroutine core: creation, entry, yield and the stack pool.
  *
- * Switching uses sigsetjmp/siglongjmp (signal mask not saved); ucontext is
- * used only once per stack, to start executing on it: the trampoline saves a
- * jump buffer and jumps straight back, and every later entry longjmps into
- * it.  A stack outlives its coroutine: when the entry function returns, the
- * trampoline loops and waits to be handed the next coroutine from the pool.
+ * Stacks are switched by co_switch() (util/coroutine-switch.h): a
+ * hand-written register swap where the build has one, sigsetjmp/siglongjmp
+ * elsewhere.  ucontext is used only once per stack, to start executing on
+ * it: the creator suspends itself with co_switch_call() and setcontext()s
+ * into the trampoline, which suspends itself in turn and switches straight
+ * back; every later entry resumes it.  A stack outlives its coroutine: when
+ * the entry function returns, the trampoline loops and waits to be handed
+ * the next coroutine from the pool.
+ *
+ * The enter/yield round trip is the hot path: one thread-local read on
+ * each side, the checks that catch misuse, and the switch itself.  Pool
+ * work happens only in create and when a coroutine ends.
  *
  * Under AddressSanitizer each switch is announced with the fiber API so that
- * ASan tracks which stack is live.
+ * ASan tracks which stack is live; without it those hooks compile to nothing.
  */
 #include "util/osdep.h"
 #include "util/coroutine.h"
 #include "util/aio.h"
+#include "util/coroutine-switch.h"
 
-#include <signal.h>
-#include <setjmp.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 
@@ -33,6 +39,7 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
+/* What a switch tells the coroutine it resumes. */
 enum {
     COROUTINE_YIELD = 1,
     COROUTINE_TERMINATE = 2,
@@ -43,9 +50,12 @@ enum {
 #define POOL_MAX 256
 
 struct Coroutine {
+    /* Where this coroutine is suspended; first, as the switch uses it. */
+    CoSwitchContext sw;
+    /* Who entered us and gets control back; NULL unless entered. */
+    Coroutine *caller;
     CoroutineEntry *entry;
     void *entry_arg;
-    Coroutine *caller;
     AioContext *ctx;
     /* Name of the function that scheduled us, or NULL when not scheduled. */
     const char *scheduled;
@@ -59,7 +69,6 @@ struct Coroutine {
     Coroutine *wakeup_head;
     Coroutine *wakeup_tail;
     Coroutine *wakeup_next;
-    sigjmp_buf env;
     void *stack;          /* usable stack, above the guard page */
     size_t stack_size;
     /* Stack mapping including the guard page, for munmap. */
@@ -90,7 +99,8 @@ static GPrivate co_thread_key = G_PRIVATE_INIT(co_thread_free);
  * switch may resume in another thread (aio_co_schedule() moves coroutines),
  * so the compiler must not reuse a thread-local address computed before the
  * switch: this accessor is never inlined and the empty asm keeps it from
- * being treated as a pure function.
+ * being treated as a pure function.  Code that reads co_thread directly
+ * does so only before the first switch of its frame.
  */
 static __attribute__((noinline)) CoroutineThread *co_thread_self(void)
 {
@@ -100,14 +110,22 @@ static __attribute__((noinline)) CoroutineThread *co_thread_self(void)
     return t;
 }
 
-static CoroutineThread *co_thread_get(void)
+static __attribute__((noinline, cold)) CoroutineThread *co_thread_init(void)
 {
-    if (unlikely(!co_thread_self())) {
-        co_thread = g_new0(CoroutineThread, 1);
-        co_thread->current = &co_thread->leader;
-        g_private_set(&co_thread_key, co_thread);
-    }
-    return co_thread;
+    CoroutineThread *t = g_new0(CoroutineThread, 1);
+
+    t->current = &t->leader;
+    co_thread = t;
+    g_private_set(&co_thread_key, t);
+    return t;
+}
+
+/* The calling thread's state, created on first use. */
+static inline CoroutineThread *co_thread_get(void)
+{
+    CoroutineThread *t = co_thread;
+
+    return likely(t) ? t : co_thread_init();
 }
 
 static void coroutine_unmap(Coroutine *co)
@@ -142,6 +160,11 @@ unsigned qemu_coroutine_pool_size(void)
 uint64_t qemu_coroutine_stacks_allocated(void)
 {
     return __atomic_load_n(&co_stacks_allocated, __ATOMIC_RELAXED);
+}
+
+const char *qemu_coroutine_switch_backend(void)
+{
+    return co_switch_backend;
 }
 
 static inline void asan_start_switch(Coroutine *from, Coroutine *to,
@@ -183,26 +206,21 @@ static inline void asan_finish_switch(Coroutine *self)
 }
 
 /*
- * Save the state of @from and continue @to, telling it @action.  Returns the
- * action passed by whoever switches back to @from, possibly in another
- * thread.  Never inlined: the thread-local read below must happen in this
- * frame, before the switch, and not be hoisted into a caller's loop that
- * spans earlier switches (the trampoline's).
+ * Make @to the running coroutine of @t, suspend @from and resume @to,
+ * telling it @action.  @t must be the calling thread's state, read in the
+ * caller's frame after that frame's last switch.  Returns the action passed
+ * by whoever resumes @from, possibly in another thread.
  */
-static __attribute__((noinline)) int coroutine_switch(Coroutine *from,
-                                                      Coroutine *to,
-                                                      int action)
+static inline int coroutine_switch(CoroutineThread *t, Coroutine *from,
+                                   Coroutine *to, int action)
 {
-    int ret;
+    void *ret;
 
-    co_thread->current = to;
-    ret = sigsetjmp(from->env, 0);
-    if (ret == 0) {
-        asan_start_switch(from, to, action == COROUTINE_TERMINATE);
-        siglongjmp(to->env, action);
-    }
+    t->current = to;
+    asan_start_switch(from, to, action == COROUTINE_TERMINATE);
+    ret = co_switch(&from->sw, &to->sw, (void *)(uintptr_t)action);
     asan_finish_switch(from);
-    return ret;
+    return (int)(uintptr_t)ret;
 }
 
 /* Passed through makecontext's int arguments, in two halves. */
@@ -215,32 +233,38 @@ static void coroutine_trampoline(int i0, int i1)
 {
     union cc_arg arg = { .i = { i0, i1 } };
     Coroutine *self = arg.p;
-    Coroutine *creator = co_thread->current;
+    Coroutine *creator = co_thread_self()->current;
 
     /* First code on the new stack: complete the switch from the creator. */
     asan_finish_switch(self);
 
-    /* Save the entry point, then go back to the creator. */
-    if (!sigsetjmp(self->env, 0)) {
-        asan_start_switch(self, creator, false);
-        siglongjmp(creator->env, 1);
-    }
+    /* Suspend here and let the creator go on; each entry resumes us. */
+    asan_start_switch(self, creator, false);
+    co_switch(&self->sw, &creator->sw, NULL);
     asan_finish_switch(self);
 
     for (;;) {
         self->entry(self->entry_arg);
-        coroutine_switch(self, self->caller, COROUTINE_TERMINATE);
+        /* Each iteration may run in another thread than the last. */
+        coroutine_switch(co_thread_self(), self, self->caller,
+                         COROUTINE_TERMINATE);
     }
 }
 
-static Coroutine *coroutine_new_stack(void)
+/* Runs on the creator's stack, below its suspended context. */
+static void coroutine_start_stack(void *opaque)
+{
+    setcontext(opaque);
+    abort();
+}
+
+static Coroutine *coroutine_new_stack(CoroutineThread *t)
 {
     size_t page = getpagesize();
     Coroutine *co = g_new0(Coroutine, 1);
-    Coroutine *creator = co_thread->current;
-    ucontext_t old_uc, uc;
+    Coroutine *creator = t->current;
+    ucontext_t uc;
     union cc_arg arg = { .p = co };
-    sigjmp_buf old_env;
 
     co->stack_size = co_stack_size;
     co->map_size = co->stack_size + page;
@@ -261,21 +285,20 @@ static Coroutine *coroutine_new_stack(void)
     if (getcontext(&uc) < 0) {
         abort();
     }
-    uc.uc_link = &old_uc;
+    uc.uc_link = NULL;          /* the trampoline never returns */
     uc.uc_stack.ss_sp = co->stack;
     uc.uc_stack.ss_size = co->stack_size;
     uc.uc_stack.ss_flags = 0;
     makecontext(&uc, (void (*)(void))coroutine_trampoline, 2,
                 arg.i[0], arg.i[1]);
 
-    /* The trampoline jumps back through creator->env; keep ours intact. */
-    memcpy(old_env, creator->env, sizeof(old_env));
-    if (!sigsetjmp(creator->env, 0)) {
-        asan_start_switch(creator, co, false);
-        swapcontext(&old_uc, &uc);
-    }
+    /*
+     * A running coroutine's saved context is dead, so the creator's can
+     * hold the place the trampoline comes back to.
+     */
+    asan_start_switch(creator, co, false);
+    co_switch_call(&creator->sw, coroutine_start_stack, &uc);
     asan_finish_switch(creator);
-    memcpy(creator->env, old_env, sizeof(old_env));
     return co;
 }
 
@@ -288,7 +311,7 @@ Coroutine *qemu_coroutine_create(CoroutineEntry *entry, void *opaque)
         t->pool = co->pool_next;
         t->pool_size--;
     } else {
-        co = coroutine_new_stack();
+        co = coroutine_new_stack(t);
     }
     co->entry = entry;
     co->entry_arg = opaque;
@@ -296,14 +319,16 @@ Coroutine *qemu_coroutine_create(CoroutineEntry *entry, void *opaque)
     co->ctx = NULL;
     co->scheduled = NULL;
     co->locks_held = 0;
+    co->wakeup_next = NULL;
     co->pool_next = NULL;
     return co;
 }
 
-static void coroutine_release(Coroutine *co)
+/* @co has ended in thread @t: keep its stack for reuse or unmap it. */
+static void coroutine_release(CoroutineThread *t, Coroutine *co)
 {
-    CoroutineThread *t = co_thread;
-
+    assert(co->locks_held == 0);
+    co->caller = NULL;
     if (co->stack_size == co_stack_size && t->pool_size < POOL_MAX) {
         co->pool_next = t->pool;
         t->pool = co;
@@ -313,35 +338,52 @@ static void coroutine_release(Coroutine *co)
     coroutine_unmap(co);
 }
 
-void qemu_aio_coroutine_enter(AioContext *ctx, Coroutine *co)
+static G_GNUC_NORETURN __attribute__((noinline, cold))
+void coroutine_enter_abort(Coroutine *co)
 {
-    CoroutineThread *t = co_thread_get();
+    if (co->scheduled) {
+        fprintf(stderr, "qemu_aio_coroutine_enter: co-routine was already "
+                "scheduled in '%s'\n", co->scheduled);
+    } else {
+        fprintf(stderr, "Co-routine re-entered recursively\n");
+    }
+    abort();
+}
+
+/*
+ * Enter @co from @self, the running coroutine of @t, in @ctx.  Returns the
+ * action @co switched back with.  Inlined, so that an entry costs the
+ * checks, a few stores and the switch.
+ */
+static inline int coroutine_enter_one(CoroutineThread *t, Coroutine *self,
+                                      AioContext *ctx, Coroutine *co)
+{
+    if (unlikely(co->scheduled || co->caller)) {
+        coroutine_enter_abort(co);
+    }
+    co->caller = self;
+    co->ctx = ctx;
+    return coroutine_switch(t, self, co, COROUTINE_ENTER);
+}
+
+/*
+ * The rest of an entry, for when @co came back with @ret because it ended
+ * or with coroutines on its wake-up list: release it if it ended, then
+ * enter every queued coroutine in order (in @co's AioContext), and whatever
+ * those queue in turn.  Out of line, so that the common case keeps only
+ * @co live across the switch.
+ */
+static __attribute__((noinline)) void
+coroutine_enter_finish(Coroutine *co, int ret)
+{
+    /* Same thread as the entry: see qemu_aio_coroutine_enter(). */
+    CoroutineThread *t = co_thread_self();
+    AioContext *ctx = co->ctx;
     /* Coroutines still to enter, linked through wakeup_next. */
-    Coroutine *pending = co;
-    Coroutine *pending_tail = co;
+    Coroutine *pending = NULL;
+    Coroutine *pending_tail = NULL;
 
-    co->wakeup_next = NULL;
-    while (pending) {
-        Coroutine *self = t->current;
-        int ret;
-
-        co = pending;
-        pending = co->wakeup_next;
-        co->wakeup_next = NULL;
-
-        if (co->scheduled) {
-            fprintf(stderr, "%s: co-routine was already scheduled in '%s'\n",
-                    __func__, co->scheduled);
-            abort();
-        }
-        if (co->caller) {
-            fprintf(stderr, "Co-routine re-entered recursively\n");
-            abort();
-        }
-        co->caller = self;
-        co->ctx = ctx;
-        ret = coroutine_switch(self, co, COROUTINE_ENTER);
-
+    for (;;) {
         /* Run what @co woke before it yielded or ended, in order. */
         if (co->wakeup_head) {
             if (pending) {
@@ -353,16 +395,44 @@ void qemu_aio_coroutine_enter(AioContext *ctx, Coroutine *co)
             co->wakeup_head = co->wakeup_tail = NULL;
         }
         if (ret == COROUTINE_TERMINATE) {
-            assert(co->locks_held == 0);
-            co->caller = NULL;
-            coroutine_release(co);
+            coroutine_release(t, co);
         }
+        if (!pending) {
+            return;
+        }
+        co = pending;
+        pending = co->wakeup_next;
+        co->wakeup_next = NULL;
+        ret = coroutine_enter_one(t, t->current, ctx, co);
     }
+}
+
+/*
+ * Enter @co in @ctx from whatever runs now.  Inlined into both public entry
+ * points, which saves a call on the round trip.
+ *
+ * This frame always resumes in the thread it started in: only the
+ * coroutine entered from here can switch back to it, and that one runs in
+ * this thread until it yields or ends.  So @t stays valid.
+ */
+static inline void coroutine_enter(AioContext *ctx, Coroutine *co)
+{
+    CoroutineThread *t = co_thread_get();
+    int ret = coroutine_enter_one(t, t->current, ctx, co);
+
+    if (unlikely(ret != COROUTINE_YIELD || co->wakeup_head)) {
+        coroutine_enter_finish(co, ret);
+    }
+}
+
+void qemu_aio_coroutine_enter(AioContext *ctx, Coroutine *co)
+{
+    coroutine_enter(ctx, co);
 }
 
 void qemu_coroutine_enter(Coroutine *co)
 {
-    qemu_aio_coroutine_enter(qemu_get_current_aio_context(), co);
+    coroutine_enter(qemu_get_current_aio_context(), co);
 }
 
 void qemu_coroutine_enter_if_inactive(Coroutine *co)
@@ -372,19 +442,34 @@ void qemu_coroutine_enter_if_inactive(Coroutine *co)
     }
 }
 
-/* Never inlined, for the same reason as coroutine_switch(). */
+static G_GNUC_NORETURN __attribute__((noinline, cold))
+void coroutine_yield_abort(void)
+{
+    fprintf(stderr, "Co-routine is yielding to no one\n");
+    abort();
+}
+
+/*
+ * Never inlined: the thread-local read below must happen in this frame,
+ * before the switch, and not be merged with a caller's read from before an
+ * earlier switch.
+ */
 void coroutine_fn __attribute__((noinline)) qemu_coroutine_yield(void)
 {
     CoroutineThread *t = co_thread;
-    Coroutine *self = t ? t->current : NULL;
-    Coroutine *to = self ? self->caller : NULL;
+    Coroutine *self;
+    Coroutine *to;
 
-    if (!to) {
-        fprintf(stderr, "Co-routine is yielding to no one\n");
-        abort();
+    if (unlikely(!t)) {
+        coroutine_yield_abort();
+    }
+    self = t->current;
+    to = self->caller;
+    if (unlikely(!to)) {
+        coroutine_yield_abort();
     }
     self->caller = NULL;
-    coroutine_switch(self, to, COROUTINE_YIELD);
+    coroutine_switch(t, self, to, COROUTINE_YIELD);
 }
 
 Coroutine *qemu_coroutine_self(void)

@@ -43,4 +43,20 @@ const char *buffer_is_zero_accel_name(void);
  */
 bool test_buffer_is_zero_next_accel(void);
 
+/* One implementation of the zero test, as returned by the hook below. */
+typedef bool BufferZeroImpl(const void *buf, size_t len);
+
+/*
+ * Test hook: implementation number @index of this build (0 is the
+ * fastest), for calling it directly, bypassing buffer_is_zero()'s own
+ * checks of the first, middle and last byte and its routing of short
+ * buffers to the scalar loop.  Returns false when @index is past the last
+ * one ("scalar").  Otherwise sets *name, sets *min_len to the shortest
+ * buffer the implementation accepts (any @buf alignment, and every longer
+ * length, is accepted), and sets *fn to the implementation, or to NULL if
+ * this CPU cannot run it.
+ */
+bool test_buffer_is_zero_impl(unsigned index, const char **name,
+                              BufferZeroImpl **fn, size_t *min_len);
+
 #endif /* EMBLOCK_UTIL_BUFFER_ZERO_H */

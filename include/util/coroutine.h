@@ -68,6 +68,12 @@ unsigned qemu_coroutine_pool_size(void);
 uint64_t qemu_coroutine_stacks_allocated(void);
 
 /*
+ * How stacks are switched, chosen at build time: "x86_64" for the
+ * hand-written switch, "sigsetjmp" for sigsetjmp/siglongjmp.
+ */
+const char *qemu_coroutine_switch_backend(void);
+
+/*
  * For the locks in coroutine-lock.c: a coroutine that ends must hold no
  * CoMutex, so lock ownership is counted per coroutine.
  */

@@ -3,7 +3,9 @@
  *
  * Tests for the coroutine core (util/coroutine.c): entry and yield order,
  * nesting, many live coroutines, stack pool reuse, the introspection calls,
- * the wake-up list and moving a coroutine between threads.
+ * the wake-up list, moving a coroutine between threads, and what the stack
+ * switch must preserve: callee-saved registers, stack alignment and the
+ * guard page.
  *
  * Every wait on the event loop is bounded (POLL_UNTIL); a test that would
  * hang fails instead.
@@ -609,6 +611,211 @@ static void test_migrate_threads(void)
     iothread_join(&md.io);
 }
 
+/*
+ * The switch keeps what the ABI says survives a call.  Both sides hold
+ * eight values derived from a seed across every switch, more than there
+ * are callee-saved registers, so the compiler keeps some of them in those
+ * registers and the other side clobbers them; each side's result must
+ * equal that of the same computation run without switching.
+ */
+
+typedef struct RegWork {
+    uint64_t seed;
+    unsigned rounds;
+    void (*pause)(void *opaque);
+    void *pause_opaque;
+} RegWork;
+
+static __attribute__((noinline)) uint64_t reg_mix(uint64_t x)
+{
+    return (x ^ (x >> 29)) * 0x9e3779b97f4a7c15ULL + 1;
+}
+
+static __attribute__((noinline)) uint64_t reg_work(const RegWork *rw)
+{
+    uint64_t a = reg_mix(rw->seed);
+    uint64_t b = reg_mix(a), c = reg_mix(b), d = reg_mix(c);
+    uint64_t e = reg_mix(d), f = reg_mix(e), g = reg_mix(f), h = reg_mix(g);
+    double x = (double)(a >> 12), y = (double)(h >> 12);
+
+    for (unsigned i = 0; i < rw->rounds; i++) {
+        rw->pause(rw->pause_opaque);
+        a += b ^ i;
+        b += c * 3;
+        c ^= d + 7;
+        d += e << 1;
+        e -= f;
+        f ^= g >> 3;
+        g += h;
+        h ^= a;
+        x = x * 0.5 + y;
+        y = y * 0.25 + 1;
+    }
+    return a ^ b ^ c ^ d ^ e ^ f ^ g ^ h ^ (uint64_t)x ^ (uint64_t)y;
+}
+
+static void no_pause(void *opaque)
+{
+}
+
+static void yield_pause(void *opaque)
+{
+    qemu_coroutine_yield();
+}
+
+static void enter_pause(void *opaque)
+{
+    qemu_coroutine_enter(opaque);
+}
+
+typedef struct RegCo {
+    RegWork work;
+    uint64_t result;
+    bool done;
+} RegCo;
+
+static void coroutine_fn registers_co(void *opaque)
+{
+    RegCo *rc = opaque;
+
+    rc->result = reg_work(&rc->work);
+    rc->done = true;
+}
+
+static void test_registers(void)
+{
+    enum { ROUNDS = 1000 };
+    RegCo rc = {
+        .work = { .seed = 1, .rounds = ROUNDS, .pause = yield_pause },
+    };
+    Coroutine *co = qemu_coroutine_create(registers_co, &rc);
+    RegWork mine = {
+        .seed = 2, .rounds = ROUNDS, .pause = enter_pause,
+        .pause_opaque = co,
+    };
+    RegWork plain1 = { .seed = 1, .rounds = ROUNDS, .pause = no_pause };
+    RegWork plain2 = { .seed = 2, .rounds = ROUNDS, .pause = no_pause };
+    uint64_t main_result;
+
+    /*
+     * The coroutine starts by computing up to its first yield; after
+     * that, each of our pauses lets it run one round, and our last one
+     * lets it finish.
+     */
+    qemu_coroutine_enter(co);
+    g_assert_false(rc.done);
+    main_result = reg_work(&mine);
+    g_assert_true(rc.done);
+    g_assert_cmpuint(rc.result, ==, reg_work(&plain1));
+    g_assert_cmpuint(main_result, ==, reg_work(&plain2));
+    g_assert_cmpuint(reg_work(&plain1), !=, reg_work(&plain2));
+}
+
+/*
+ * A coroutine's stack is aligned as the ABI requires, on first entry and
+ * after switches.  The address goes through an empty asm so the compiler
+ * cannot assume the answer from its own alignment rules.
+ */
+
+static __attribute__((noinline)) void check_stack_alignment(void)
+{
+    max_align_t local;
+    uintptr_t addr = (uintptr_t)&local;
+
+    asm volatile("" : "+r"(addr));
+    g_assert_cmpuint(addr % _Alignof(max_align_t), ==, 0);
+}
+
+static void coroutine_fn alignment_co(void *opaque)
+{
+    check_stack_alignment();
+    for (unsigned i = 0; i < 3; i++) {
+        qemu_coroutine_yield();
+        check_stack_alignment();
+    }
+    *(bool *)opaque = true;
+}
+
+static void test_stack_alignment(void)
+{
+    bool done = false;
+    Coroutine *co = qemu_coroutine_create(alignment_co, &done);
+
+    while (!done) {
+        qemu_coroutine_enter(co);
+        check_stack_alignment();
+    }
+}
+
+/*
+ * The guard page below a coroutine stack stops an overflow.  With 64 KiB
+ * stacks, recursing through 32 KiB of frames works and recursing through
+ * 256 KiB kills the process (SIGSEGV, or ASan's stack-overflow report).
+ */
+
+#define GUARD_STACK_SIZE (64 * 1024)
+
+static __attribute__((noinline)) unsigned recurse_kib(unsigned kib)
+{
+    volatile unsigned char frame[1024];
+
+    frame[0] = kib;
+    frame[sizeof(frame) - 1] = kib;
+    if (kib <= 1) {
+        return frame[0];
+    }
+    /* Not a tail call: the frame must stay live below the callee. */
+    return recurse_kib(kib - 1) + frame[sizeof(frame) - 1];
+}
+
+static void coroutine_fn recurse_co(void *opaque)
+{
+    unsigned *kib = opaque;
+
+    *kib = recurse_kib(*kib);
+}
+
+static void test_guard_page(void)
+{
+    if (g_test_subprocess()) {
+        unsigned kib = 256;
+
+        qemu_coroutine_set_stack_size(GUARD_STACK_SIZE);
+        qemu_coroutine_enter(qemu_coroutine_create(recurse_co, &kib));
+        g_test_message("recursed through %u KiB without a fault", 256);
+        return;
+    }
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_failed();
+    g_test_trap_assert_stdout_unmatched("*without a fault*");
+}
+
+static void test_guard_page_margin(void)
+{
+    unsigned kib = GUARD_STACK_SIZE / 1024 / 2;
+    unsigned expect = 0;
+
+    qemu_coroutine_set_stack_size(GUARD_STACK_SIZE);
+    qemu_coroutine_enter(qemu_coroutine_create(recurse_co, &kib));
+    qemu_coroutine_set_stack_size(1 << 20);
+    for (unsigned k = GUARD_STACK_SIZE / 1024 / 2; k >= 1; k--) {
+        expect += (unsigned char)k;
+    }
+    g_assert_cmpuint(kib, ==, expect);
+}
+
+/* The build picks the hand-written switch where there is one. */
+static void test_switch_backend(void)
+{
+    const char *backend = qemu_coroutine_switch_backend();
+
+#if defined(__x86_64__) && !defined(__CET__)
+    g_assert_cmpstr(backend, ==, "x86_64");
+#else
+    g_assert_cmpstr(backend, ==, "sigsetjmp");
+#endif
+}
+
 /* Entering a coroutine that is running aborts. */
 
 static void coroutine_fn reenter_co(void *opaque)
@@ -665,6 +872,11 @@ int main(int argc, char **argv)
     g_test_add_func("/coroutine/wakeup-chain", test_wakeup_chain);
     g_test_add_func("/coroutine/wake-from-main", test_wake_from_main);
     g_test_add_func("/coroutine/migrate-threads", test_migrate_threads);
+    g_test_add_func("/coroutine/registers", test_registers);
+    g_test_add_func("/coroutine/stack-alignment", test_stack_alignment);
+    g_test_add_func("/coroutine/guard-page", test_guard_page);
+    g_test_add_func("/coroutine/guard-page-margin", test_guard_page_margin);
+    g_test_add_func("/coroutine/switch-backend", test_switch_backend);
     g_test_add_func("/coroutine/reenter-aborts", test_reenter_aborts);
     g_test_add_func("/coroutine/yield-outside-aborts",
                     test_yield_outside_aborts);
