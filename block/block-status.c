@@ -112,6 +112,8 @@ static int coroutine_fn bdrv_co_do_block_status(BlockDriverState *bs,
         assert((ret & BDRV_BLOCK_OFFSET_VALID) && local_file);
         ret = bdrv_co_do_block_status(local_file, mode, local_map, *pnum,
                                       pnum, &local_map, &local_file);
+        /* The file's end is not ours (a raw window): EOF is set below. */
+        ret = ret < 0 ? ret : ret & ~BDRV_BLOCK_EOF;
         goto out;
     }
 

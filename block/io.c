@@ -19,6 +19,18 @@
  *     a zero buffer when a driver cannot zero, emulates FUA with a flush;
  *   - after a write: bumps write_gen, grows total_bytes, marks dirty
  *     bitmaps, invalidates the block-status cache.
+ *
+ * Node lengths are kept as QEMU keeps them, in whole 512-byte sectors
+ * (QEMU's total_sectors): a driver's length is rounded up, so a 1000-byte
+ * file is a 1024-byte node whose last 24 bytes read as zeroes (file-posix
+ * zero-fills short reads) and may be written, which makes the file longer.
+ * A write ending past the length grows it to the next sector boundary of
+ * the (padded) request, whatever made it longer: with a request alignment
+ * larger than 512 a padded write can grow the node, as in QEMU.
+ * Checked against QEMU 7.2: a 1000-byte raw file has qemu-io `length`
+ * 1 KiB and qemu-img info "virtual size: 1 KiB (1024 bytes)"; the file
+ * node of a 196616-byte qcow2 is 197120 bytes (qemu-img info -f raw,
+ * query-named-block-nodes), so emblock-img prints that as "file length".
  */
 #include "util/osdep.h"
 #include "block/block-int.h"
@@ -456,7 +468,7 @@ static void bdrv_write_done(BlockDriverState *bs, int64_t offset,
 {
     bs->write_gen++;
     if (offset + bytes > bs->total_bytes) {
-        bs->total_bytes = offset + bytes;
+        bs->total_bytes = QEMU_ALIGN_UP(offset + bytes, BDRV_SECTOR_SIZE);
     }
     bdrv_bsc_invalidate(bs);
     bdrv_set_dirty(bs, offset, bytes);
@@ -595,8 +607,7 @@ int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
     BlockDriverState *bs = child->bs;
     BdrvTrackedRequest req;
     BdrvPad pad;
-    bool padded, grows;
-    int64_t old_total;
+    bool padded;
     int ret;
 
     if (flags & BDRV_REQ_ZERO_WRITE) {
@@ -613,8 +624,6 @@ int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
         return 0;
     }
     bdrv_inc_in_flight(bs);
-    old_total = bs->total_bytes;
-    grows = offset + bytes > old_total;
     padded = bdrv_pad_init(bs, &offset, &bytes, qiov, 0, &pad);
     tracked_request_begin(&req, bs, offset, bytes, true, false);
     if (padded) {
@@ -628,10 +637,6 @@ int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
     if (ret == 0) {
         ret = bdrv_aligned_pwritev(bs, offset, bytes,
                                    padded ? &pad.qiov : qiov, 0, flags);
-    }
-    /* Padding past an unaligned end does not make the node longer. */
-    if (padded && !grows && bs->total_bytes > old_total) {
-        bs->total_bytes = old_total;
     }
     tracked_request_end(&req);
     if (padded) {
@@ -683,7 +688,6 @@ int coroutine_fn bdrv_co_pwrite_zeroes(BdrvChild *child, int64_t offset,
     BlockDriverState *bs = child->bs;
     int64_t align = bs->bl.request_alignment;
     int64_t head, tail_start, end = offset + bytes;
-    int64_t old_total = bs->total_bytes;
     BdrvTrackedRequest req;
     int ret;
 
@@ -734,10 +738,6 @@ int coroutine_fn bdrv_co_pwrite_zeroes(BdrvChild *child, int64_t offset,
     }
     if (ret == 0 && bytes > 0) {
         ret = bdrv_zero_partial_unit(bs, offset, bytes, flags);
-    }
-    /* Padding past an unaligned end does not make the node longer. */
-    if (end <= old_total && bs->total_bytes > old_total) {
-        bs->total_bytes = old_total;
     }
     tracked_request_end(&req);
     bdrv_dec_in_flight(bs);
@@ -860,7 +860,10 @@ int coroutine_fn bdrv_co_refresh_total_bytes(BlockDriverState *bs)
     if (len < 0) {
         return len;
     }
-    bs->total_bytes = len;
+    if (len > INT64_MAX - (BDRV_SECTOR_SIZE - 1)) {
+        return -EFBIG;
+    }
+    bs->total_bytes = QEMU_ALIGN_UP(len, BDRV_SECTOR_SIZE);
     return 0;
 }
 

@@ -27,14 +27,45 @@ void qdict_unref(JsonObject *d)
     }
 }
 
+/*
+ * A copy of @node sharing nothing with it: json_node_copy() shares
+ * objects, arrays and even scalar values, which json_node_set_*() then
+ * changes in place.  (A round trip through JSON text would lose strings
+ * that are not valid UTF-8, such as file names read from an image.)
+ */
+static JsonNode *node_deep_copy(JsonNode *node)
+{
+    JsonNode *copy = json_node_new(json_node_get_node_type(node));
+
+    if (JSON_NODE_HOLDS_OBJECT(node)) {
+        json_node_take_object(copy, qdict_clone(json_node_get_object(node)));
+    } else if (JSON_NODE_HOLDS_ARRAY(node)) {
+        JsonArray *src = json_node_get_array(node);
+        JsonArray *dst = json_array_sized_new(json_array_get_length(src));
+
+        for (guint i = 0; i < json_array_get_length(src); i++) {
+            json_array_add_element(dst, node_deep_copy(
+                                       json_array_get_element(src, i)));
+        }
+        json_node_take_array(copy, dst);
+    } else if (JSON_NODE_HOLDS_VALUE(node)) {
+        g_auto(GValue) val = G_VALUE_INIT;
+
+        json_node_get_value(node, &val);
+        json_node_set_value(copy, &val);
+    }
+    return copy;
+}
+
 JsonObject *qdict_clone(JsonObject *d)
 {
-    /* json-glib copies share objects, so deep-copy through JSON text. */
-    g_autofree char *text = qdict_to_json(d);
-    JsonNode *parsed = json_from_string(text, NULL);
-    JsonObject *ret = json_object_ref(json_node_get_object(parsed));
+    JsonObject *ret = json_object_new();
+    g_autoptr(GList) members = json_object_get_members(d);
 
-    json_node_unref(parsed);
+    for (GList *l = members; l; l = l->next) {
+        json_object_set_member(ret, l->data, node_deep_copy(
+                                   json_object_get_member(d, l->data)));
+    }
     return ret;
 }
 

@@ -30,25 +30,33 @@
  * writes fire the read_aio/write_aio debug events on the child, as QEMU's
  * raw does, so blkdebug rules on those events work under raw.  Flush has no
  * callback: the core flushes the children of a node after the node itself.
- * Probed images (no format given) get no sector-0 protection: emblock never
- * probes formats.
+ *
+ * `x-probed=on` says the format was guessed (bdrv_probe_format(), set by the
+ * tools when the user gave none).  As in QEMU, sector 0 of such an image is
+ * then protected: a write that would make it probe as another format (a
+ * guest writing a qcow2 header, say) fails with -EPERM, and requests are
+ * aligned to 512 bytes so that such a write always holds all of sector 0
+ * and can be checked.  The checked copy is what gets written.
  *
  * The state is set at open and never changes afterwards, so requests need
  * no lock.
  */
 #include "util/osdep.h"
 #include "block/block-int.h"
+#include "block/probe.h"
 
 typedef struct BDRVRawState {
     uint64_t offset;            /* start of the window in the child */
     uint64_t size;              /* window length; valid when has_size */
     bool has_size;              /* a fixed window was asked for */
+    bool probed;                /* x-probed: protect sector 0 */
 } BDRVRawState;
 
 static const char *const raw_runtime_opts[] = {
     "file",
     "offset",
     "size",
+    "x-probed",
     NULL
 };
 
@@ -108,7 +116,8 @@ static int raw_open(BlockDriverState *bs, BlockOptions *options, int flags,
      */
     s->has_size = qdict_haskey(options, "size");
     if (!qdict_get_size_opt(options, "offset", &s->offset, errp) ||
-        !qdict_get_size_opt(options, "size", &s->size, errp)) {
+        !qdict_get_size_opt(options, "size", &s->size, errp) ||
+        !qdict_get_bool_opt(options, "x-probed", &s->probed, errp)) {
         return -EINVAL;
     }
     if (raw_has_window(s)) {
@@ -185,17 +194,60 @@ static int coroutine_fn raw_co_preadv(BlockDriverState *bs, int64_t offset,
     return bdrv_co_preadv(bs->file, offset, bytes, qiov, flags);
 }
 
+/*
+ * For a probed image: whether the write may change sector 0 as it would.
+ * The core aligned it to 512 bytes (raw_refresh_limits()), so it starts at
+ * 0 and covers the sector.  On success *@local holds the checked sector
+ * followed by the rest of @qiov, to be written instead; free *@buf after.
+ */
+static int raw_check_sector0(BlockDriverState *bs, QEMUIOVector *qiov,
+                             QEMUIOVector *local, uint8_t **buf)
+{
+    uint8_t *sector = qemu_blockalign(MAX(bs->bl.opt_mem_alignment, 512),
+                                      BDRV_SECTOR_SIZE);
+
+    assert(qiov->size >= BDRV_SECTOR_SIZE);
+    qemu_iovec_to_buf(qiov, 0, sector, BDRV_SECTOR_SIZE);
+    if (strcmp(bdrv_probe_buf(sector, BDRV_SECTOR_SIZE, NULL),
+               bs->drv->format_name)) {
+        qemu_vfree(sector);
+        return -EPERM;
+    }
+    qemu_iovec_init(local, qiov->niov + 1);
+    qemu_iovec_add(local, sector, BDRV_SECTOR_SIZE);
+    qemu_iovec_concat(local, qiov, BDRV_SECTOR_SIZE,
+                      qiov->size - BDRV_SECTOR_SIZE);
+    *buf = sector;
+    return 0;
+}
+
 static int coroutine_fn raw_co_pwritev(BlockDriverState *bs, int64_t offset,
                                        int64_t bytes, QEMUIOVector *qiov,
                                        BdrvRequestFlags flags)
 {
-    int ret = raw_adjust_offset(bs, &offset, bytes, true);
+    BDRVRawState *s = bs->opaque;
+    QEMUIOVector local;
+    uint8_t *sector = NULL;
+    int ret;
 
-    if (ret < 0) {
-        return ret;
+    if (s->probed && offset < BDRV_SECTOR_SIZE && bytes) {
+        assert(offset == 0 && bytes >= BDRV_SECTOR_SIZE);
+        ret = raw_check_sector0(bs, qiov, &local, &sector);
+        if (ret < 0) {
+            return ret;
+        }
+        qiov = &local;
     }
-    bdrv_debug_event(bs->file, BLKDBG_WRITE_AIO);
-    return bdrv_co_pwritev(bs->file, offset, bytes, qiov, flags);
+    ret = raw_adjust_offset(bs, &offset, bytes, true);
+    if (ret == 0) {
+        bdrv_debug_event(bs->file, BLKDBG_WRITE_AIO);
+        ret = bdrv_co_pwritev(bs->file, offset, bytes, qiov, flags);
+    }
+    if (sector) {
+        qemu_iovec_destroy(&local);
+        qemu_vfree(sector);
+    }
+    return ret;
 }
 
 static int coroutine_fn raw_co_pwrite_zeroes(BlockDriverState *bs,
@@ -221,7 +273,15 @@ static int coroutine_fn raw_co_pdiscard(BlockDriverState *bs,
     return bdrv_co_pdiscard(bs->file, offset, bytes);
 }
 
-/* Whatever the child says about the same bytes: the core asks it. */
+/*
+ * Whatever the child says about the same bytes: the core asks it.  Past the
+ * child's end there is nothing to ask: node lengths are rounded up to whole
+ * sectors, so a window with an unaligned offset ends up to 511 bytes beyond
+ * its child, and those bytes read as zeroes (the child zero-fills reads past
+ * its end).  They are reported as ZERO with no mapping, since no byte of
+ * the child holds them.  (QEMU 7.2 fails there with "Unexpected end of
+ * image".)
+ */
 static int coroutine_fn raw_co_block_status(BlockDriverState *bs,
                                             unsigned mode, int64_t offset,
                                             int64_t bytes, int64_t *pnum,
@@ -229,16 +289,26 @@ static int coroutine_fn raw_co_block_status(BlockDriverState *bs,
                                             BlockDriverState **file)
 {
     BDRVRawState *s = bs->opaque;
+    int64_t child_len = bs->file->bs->total_bytes;
+    int64_t host = offset + s->offset;
 
-    *pnum = bytes;
-    *map = offset + s->offset;
+    if (host >= child_len) {
+        *pnum = bytes;
+        return BDRV_BLOCK_ZERO;
+    }
+    *pnum = MIN(bytes, child_len - host);
+    *map = host;
     *file = bs->file->bs;
     return BDRV_BLOCK_RAW | BDRV_BLOCK_OFFSET_VALID;
 }
 
 /*
  * The child's length minus the offset, capped by a fixed window.  Asked
- * each time so that a child resized behind our back is noticed.
+ * each time so that a child resized behind our back is noticed.  The
+ * child's length is already whole sectors and the core rounds ours up
+ * again, as QEMU does: a 1 MiB file under offset=1000 gives 1048064 bytes,
+ * and after truncating it to 3000 bytes, 2560 (qemu-io 7.2 prints
+ * "1023.500 KiB" and "2.500 KiB" for `length`).
  */
 static int64_t coroutine_fn raw_co_getlength(BlockDriverState *bs)
 {
@@ -293,6 +363,17 @@ static int coroutine_fn raw_co_get_info(BlockDriverState *bs,
     return child_bs->drv->bdrv_co_get_info(child_bs, bdi);
 }
 
+/* A probed image is written in whole sectors, so sector 0 can be checked. */
+static void raw_refresh_limits(BlockDriverState *bs, Error **errp)
+{
+    BDRVRawState *s = bs->opaque;
+
+    if (s->probed) {
+        bs->bl.request_alignment = MAX(bs->bl.request_alignment,
+                                       BDRV_SECTOR_SIZE);
+    }
+}
+
 /*
  * Without a window the child sees exactly what our parents ask for.  With
  * one, the defaults for a data child apply; they never take RESIZE, but a
@@ -345,6 +426,7 @@ const BlockDriver bdrv_raw = {
     .create_opts                     = raw_create_opts,
 
     .bdrv_open                       = raw_open,
+    .bdrv_refresh_limits             = raw_refresh_limits,
     .bdrv_child_perm                 = raw_child_perm,
     .bdrv_co_preadv                  = raw_co_preadv,
     .bdrv_co_pwritev                 = raw_co_pwritev,

@@ -36,6 +36,7 @@
 #include "qmp/qmp.h"
 #include "block/job.h"
 #include "util/aio.h"
+#include "util/qjson.h"
 #include "config-host.h"
 
 #include <fcntl.h>
@@ -203,53 +204,18 @@ static void client_write_ready(void *opaque)
 }
 
 /*
- * JSON text of @node as QEMU prints it: in compact form, ": " after a key
- * and ", " between members, as QEMU's JSON writer spaces them.  json-glib
- * writes a double whose shortest form has an exponent but no point (1e+30)
- * with ".0" appended, which is not JSON; such a ".0" is dropped.  Strings
- * are copied, but for control characters json-glib leaves raw (U+001F),
- * which JSON does not allow and which are escaped here.
+ * Queue one message's JSON text.  As QEMU's monitor output, every newline
+ * (there are some in pretty mode) goes out as CR LF, and so does the final
+ * one.
  */
-static char *node_to_text(JsonNode *node, bool pretty)
-{
-    g_autofree char *text = json_to_string(node, pretty);
-    GString *out = g_string_sized_new(strlen(text) + 32);
-    bool in_str = false, esc = false, exp = false;
-
-    for (const char *r = text; *r; r++) {
-        if (in_str) {
-            in_str = esc || *r != '"';
-            esc = !esc && *r == '\\';
-            if ((unsigned char)*r < 0x20) {
-                g_string_append_printf(out, "\\u%04x", *r);
-                continue;
-            }
-        } else if (*r == '"') {
-            in_str = true;
-            exp = false;
-        } else if ((*r == 'e' || *r == 'E') && r > text &&
-                   g_ascii_isdigit(r[-1])) {
-            exp = true;
-        } else if (exp && r[0] == '.' && r[1] == '0' &&
-                   !g_ascii_isdigit(r[2])) {
-            r++;
-            continue;
-        } else if (!g_ascii_isdigit(*r) && *r != '+' && *r != '-') {
-            exp = false;
-        }
-        g_string_append_c(out, *r);
-        if (!in_str && !pretty && (*r == ':' || *r == ',')) {
-            g_string_append_c(out, ' ');
-        }
-    }
-    return g_string_free(out, FALSE);
-}
-
-/* Queue one line of JSON text. */
 static void client_send_text(QmpClient *c, const char *text)
 {
     if (c->closed) {
         return;
+    }
+    for (const char *nl; (nl = strchr(text, '\n')); text = nl + 1) {
+        g_string_append_len(c->out, text, nl - text);
+        g_string_append(c->out, "\r\n");
     }
     g_string_append(c->out, text);
     g_string_append(c->out, "\r\n");
@@ -266,7 +232,7 @@ static void client_send(QmpClient *c, JsonObject *msg)
     g_autofree char *text = NULL;
 
     json_node_init_object(node, msg);
-    text = node_to_text(node, c->pretty);
+    text = qjson_to_string(node, c->pretty);
     client_send_text(c, text);
 }
 
@@ -289,14 +255,14 @@ static void client_send_error(QmpClient *c, JsonNode *id, Error *err)
 {
     g_autoptr(JsonObject) msg = json_object_new();
     JsonObject *e = json_object_new();
-    g_autofree char *desc = g_utf8_make_valid(error_get_pretty(err), -1);
 
     if (id) {
         json_object_set_member(msg, "id", json_node_copy(id));
     }
     json_object_set_string_member(e, "class",
                                   error_class_name(error_get_class(err)));
-    json_object_set_string_member(e, "desc", desc);
+    /* Not made valid UTF-8 here: qjson replaces bad bytes as QEMU does. */
+    json_object_set_string_member(e, "desc", error_get_pretty(err));
     json_object_set_object_member(msg, "error", e);
     client_send(c, msg);
     error_free(err);
@@ -331,7 +297,7 @@ void qmp_event_emit(const char *name, JsonObject *data)
         json_object_set_object_member(msg, "data", json_object_ref(data));
     }
     json_node_init_object(node, msg);
-    text = node_to_text(node, FALSE);
+    text = qjson_to_string(node, FALSE);
     for (GList *l = all; l; l = l->next) {
         QmpClient *c = l->data;
 
@@ -339,7 +305,7 @@ void qmp_event_emit(const char *name, JsonObject *data)
             continue;
         }
         if (c->pretty && !pretty) {
-            pretty = node_to_text(node, TRUE);
+            pretty = qjson_to_string(node, TRUE);
         }
         client_ref(c);
         client_send_text(c, c->pretty ? pretty : text);

@@ -42,6 +42,20 @@
  * floating point (QEMU keeps those up to UINT64_MAX as uint64, which a
  * JsonNode cannot hold), no duplicate keys.
  *
+ * Why the grammar is checked here rather than left to json-glib (1.6):
+ * its parser accepts much that QEMU refuses and changes the value while
+ * doing so: a duplicate key (the last wins), an unknown escape ("\x" is
+ * "x"), \u0000 (the string is cut there), integers past INT64_MAX (they
+ * wrap, 18446744073709551616 reads as -1), 1e400 (infinity), hex and
+ * leading-zero numbers, "1." and ".5", C comments, and anything after the
+ * first value.  Its errors do not carry what QEMU's messages need either:
+ * one code (INVALID_BAREWORD, "unexpected character `{'") covers
+ * `{not json}`, `{1: 2}` and `{,}`, for which QEMU reports "invalid
+ * keyword 'not'", "key is not a string in object" and "expecting value";
+ * and json-glib stops at its own first error, which is not always the
+ * one QEMU's parser meets first.  So json-glib only parses text this
+ * file has checked and normalised (qmp_parse_message()).
+ *
  * Limits: a message whose tokens add up to more than QMP_MAX_MESSAGE_SIZE
  * bytes, or nested deeper than QMP_MAX_NESTING, is answered with one error
  * at once and its remaining bytes are skipped (still tokenised and

@@ -24,6 +24,7 @@
 #include "util/osdep.h"
 #include "util/aio.h"
 #include "emblock-io-cmds.h"
+#include "block/probe.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -58,7 +59,7 @@ static void usage(void)
 "  --image-opts         FILE is an option string (JSON or key=value,...)\n"
 "  -c, --cmd STRING     run this command (may be repeated); without -c,\n"
 "                       commands are read from standard input\n"
-"  -f, --format FMT     the image format (default: raw)\n"
+"  -f, --format FMT     the image format (default: probed)\n"
 "  -r, --read-only      open the image read-only\n"
 "  -n, --nocache        bypass the host page cache, same as -t none\n"
 "  -m, --misalign       misalign I/O buffers by 16 bytes\n"
@@ -189,8 +190,44 @@ static bool apply_open_flags(JsonObject *opts, const char *fmt,
     return true;
 }
 
+/* qemu-io's words when it opens a probed raw image for writing. */
+#define PROBED_RAW_WARNING \
+    "WARNING: Image format was not specified for '%s' and probing " \
+    "guessed raw.\n" \
+    "         Automatically detecting the format is dangerous for raw " \
+    "images, write operations on block 0 will be restricted.\n" \
+    "         Specify the 'raw' format explicitly to remove the " \
+    "restrictions.\n"
+
 /*
- * Open @name (format @fmt, or the `driver` in @opts; NULL: raw) or, when
+ * No format given for @name: probe it as qemu-io does.  A probed raw image
+ * gets `x-probed` (sector 0 protection, see raw-format.c) and, if it is
+ * opened for writing, qemu-io's warning.  Returns the format, or NULL after
+ * qemu-io's "can't open device" message.
+ */
+static const char *probe_image(const char *name, JsonObject *opts,
+                               const IoOpenFlags *f)
+{
+    Error *err = NULL;
+    const char *fmt = bdrv_probe_format(name, !f->read_only, &err);
+
+    if (!fmt) {
+        error_report("can't open device %s: %s", name,
+                     error_get_pretty(err));
+        error_free(err);
+        return NULL;
+    }
+    if (!strcmp(fmt, "raw")) {
+        opts_default(opts, "x-probed", "on");
+        if (!f->read_only) {
+            fprintf(stderr, PROBED_RAW_WARNING, name);
+        }
+    }
+    return fmt;
+}
+
+/*
+ * Open @name (format @fmt, or the `driver` in @opts; NULL: probed) or, when
  * @name is NULL, the node described by @opts alone, and make it the
  * current image.  @opts (may be NULL) is consumed.  Returns 0, or a
  * negative errno after an error message.
@@ -216,6 +253,13 @@ static int open_image(IoState *s, const char *name, const char *fmt,
     if (name && !fmt && qdict_get_str(opts, "driver")) {
         fmt = driver = g_strdup(qdict_get_str(opts, "driver"));
         qdict_del(opts, "driver");
+    }
+    if (name && !fmt) {
+        fmt = probe_image(name, opts, f);
+        if (!fmt) {
+            qdict_unref(opts);
+            return -EINVAL;
+        }
     }
     if (!apply_open_flags(opts, fmt, f, !name)) {
         qdict_unref(opts);

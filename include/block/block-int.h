@@ -212,7 +212,7 @@ struct BlockDriverState {
     AioContext *aio_context;
     BlockOptions *options;     /* as opened, for query-named-block-nodes */
 
-    int64_t total_bytes;       /* cached length, updated by truncate/writes */
+    int64_t total_bytes;       /* length, whole sectors (total_sectors) */
 
     GList *children;           /* BdrvChild *, in attach order */
     GList *parents;            /* BdrvChild * pointing at us */
@@ -356,7 +356,7 @@ void bdrv_bsc_invalidate(BlockDriverState *bs);
 /* Dirty bitmaps: mark the range in every enabled bitmap of @bs. */
 void bdrv_set_dirty(BlockDriverState *bs, int64_t offset, int64_t bytes);
 
-/* Refresh bs->total_bytes from the driver. */
+/* Refresh bs->total_bytes from the driver, rounded up to 512 bytes. */
 int coroutine_fn bdrv_co_refresh_total_bytes(BlockDriverState *bs);
 
 /* Parse the common "discard" / "detect-zeroes" values (options.c). */

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include "block/block.h"
 #include "block/block-backend.h"
+#include "block/probe.h"
 
 #define KiB (INT64_C(1) << 10)
 #define MiB (INT64_C(1) << 20)
@@ -341,24 +342,52 @@ static void test_raw_window(void)
     test_dir_cleanup(&td);
 }
 
-/* A window with an offset and no size follows the file and can resize. */
+/*
+ * A window with an offset and no size follows the file and can resize.
+ * Its length is rounded up to whole sectors, as every node length is:
+ * qemu-io 7.2 on `driver=raw,offset=1000,file.filename=F` with a 1 MiB F
+ * says `length` 1023.500 KiB (1048064 = IMG_SIZE - 1000 rounded up), and
+ * after `truncate 8192` the file is 9192 bytes and `length` 8.500 KiB (the
+ * file's 9216 sectors-worth minus 1000, rounded up again: 8704).
+ */
 static void test_raw_window_offset_only(void)
 {
     TestDir td;
     BlockBackend *blk;
+    BlockDriverState *bs;
+    int64_t pnum = -1;
     uint8_t buf[512];
+    int ret;
 
     test_dir_init(&td);
     make_image(td.path, IMG_SIZE);
     blk = backend_for(open_raw(td.path, ",offset=1000"));
-    g_assert_cmpint(blk_getlength(blk), ==, IMG_SIZE - 1000);
+    bs = blk_bs(blk);
+    g_assert_cmpint(blk_getlength(blk), ==, IMG_SIZE - 512);
     g_assert_cmpint(blk_pread(blk, 24, sizeof(buf), buf, 0), ==, 0);
     g_assert_cmpint(buf[0], ==, img_byte(1024));
+
+    /* The 488 bytes past the file read as zeroes and say so. */
+    memset(buf, 0xa5, sizeof(buf));
+    g_assert_cmpint(blk_pread(blk, IMG_SIZE - 1000, 488, buf, 0), ==, 0);
+    assert_buf_filled(buf, 488, 0);
+    ret = bdrv_block_status(bs, BDRV_WANT_PRECISE, IMG_SIZE - 1000, 4096,
+                            &pnum, NULL, NULL);
+    g_assert_cmphex(ret, ==, BDRV_BLOCK_ZERO | BDRV_BLOCK_ALLOCATED |
+                    BDRV_BLOCK_EOF);
+    g_assert_cmpint(pnum, ==, 488);
+    /* The last bytes of the file are not its end: no EOF before ours. */
+    ret = bdrv_block_status(bs, BDRV_WANT_ZERO, IMG_SIZE - 1512, 4096,
+                            &pnum, NULL, NULL);
+    g_assert_cmpint(ret, >=, 0);
+    g_assert_false(ret & BDRV_BLOCK_EOF);
+    g_assert_cmpint(pnum, ==, 512);
+    g_assert_cmpint(file_size(td.path), ==, IMG_SIZE);
 
     g_assert_cmpint(blk_truncate(blk, 8192, true, PREALLOC_MODE_OFF, 0,
                                  NULL), ==, 0);
     g_assert_cmpint(file_size(td.path), ==, 8192 + 1000);
-    g_assert_cmpint(blk_getlength(blk), ==, 8192);
+    g_assert_cmpint(blk_getlength(blk), ==, 8704);
 
     blk_unref(blk);
     test_dir_cleanup(&td);
@@ -595,6 +624,96 @@ static void test_raw_create(void)
 
 /* null-co */
 
+/*
+ * Probing, with QEMU's rules (checked with qemu-io 7.2 without -f): a
+ * qcow2 magic with version >= 2 and at least 72 bytes of header is qcow2,
+ * anything else raw (an empty file, "QFI\xfb" alone, a version 1 header).
+ */
+static void test_probe_buf(void)
+{
+    uint8_t buf[BDRV_PROBE_BUF_SIZE] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
+
+    g_assert_cmpstr(bdrv_probe_buf(buf, sizeof(buf), NULL), ==, "qcow2");
+    g_assert_cmpstr(bdrv_probe_buf(buf, 72, "x"), ==, "qcow2");
+    g_assert_cmpstr(bdrv_probe_buf(buf, 71, "x"), ==, "raw");
+    buf[7] = 2;
+    g_assert_cmpstr(bdrv_probe_buf(buf, sizeof(buf), NULL), ==, "qcow2");
+    buf[7] = 1;
+    g_assert_cmpstr(bdrv_probe_buf(buf, sizeof(buf), NULL), ==, "raw");
+    buf[7] = 3;
+    buf[3] = 0xfa;
+    g_assert_cmpstr(bdrv_probe_buf(buf, sizeof(buf), NULL), ==, "raw");
+}
+
+static void test_probe_format(void)
+{
+    static const uint8_t hdr[8] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
+    TestDir td;
+    Error *err = NULL;
+    int fd;
+
+    test_dir_init(&td);
+    fd = open(td.path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    g_assert_cmpint(fd, >=, 0);
+    /* Empty, then only the magic (zero-padded: too short), then 100 bytes. */
+    g_assert_cmpstr(bdrv_probe_format(td.path, false, &error_abort), ==,
+                    "raw");
+    g_assert_cmpint(pwrite(fd, hdr, 4, 0), ==, 4);
+    g_assert_cmpstr(bdrv_probe_format(td.path, true, &error_abort), ==,
+                    "raw");
+    g_assert_cmpint(pwrite(fd, hdr, sizeof(hdr), 0), ==, sizeof(hdr));
+    g_assert_cmpint(ftruncate(fd, 100), ==, 0);
+    g_assert_cmpstr(bdrv_probe_format(td.path, false, &error_abort), ==,
+                    "qcow2");
+    g_assert_cmpint(close(fd), ==, 0);
+    /* The probe wrote nothing. */
+    g_assert_cmpint(file_size(td.path), ==, 100);
+    test_dir_cleanup(&td);
+
+    g_assert_null(bdrv_probe_format("/nonexistent/emblock", false, &err));
+    g_assert_cmpstr(error_get_pretty(err), ==, "Could not open "
+                    "'/nonexistent/emblock': No such file or directory");
+    error_free(err);
+}
+
+/*
+ * x-probed=on (the tools set it when they guessed raw): a write that would
+ * make sector 0 probe as qcow2 fails with EPERM and changes nothing, as in
+ * QEMU; other writes to it, unaligned ones included, go through.
+ */
+static void test_raw_probed_sector0(void)
+{
+    uint8_t hdr[512] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
+    uint8_t buf[512];
+    TestDir td;
+    BlockBackend *blk;
+
+    test_dir_init(&td);
+    make_image(td.path, IMG_SIZE);
+    blk = backend_for(open_raw(td.path, ",x-probed=on"));
+    g_assert_cmpint(blk_pwrite(blk, 0, sizeof(hdr), hdr, 0), ==, -EPERM);
+    g_assert_cmpint(blk_pwrite(blk, 0, 8, hdr, 0), ==, -EPERM);
+    assert_file_pattern(td.path, 0, 4096);
+    /* Not sector 0, or not a header: fine. */
+    g_assert_cmpint(blk_pwrite(blk, 512, sizeof(hdr), hdr, 0), ==, 0);
+    memset(buf, 0x11, sizeof(buf));
+    g_assert_cmpint(blk_pwrite(blk, 3, 100, buf, 0), ==, 0);
+    g_assert_cmpint(blk_pwrite_zeroes(blk, 0, 512, 0), ==, 0);
+    file_read(td.path, 512, buf, 8);
+    g_assert_cmpmem(buf, 8, hdr, 8);
+    file_read(td.path, 0, buf, 512);
+    assert_buf_filled(buf, 512, 0);
+    blk_unref(blk);
+
+    /* Without it the same header write is just data. */
+    blk = backend_for(open_raw(td.path, ""));
+    g_assert_cmpint(blk_pwrite(blk, 0, sizeof(hdr), hdr, 0), ==, 0);
+    blk_unref(blk);
+    file_read(td.path, 0, buf, 8);
+    g_assert_cmpmem(buf, 8, hdr, 8);
+    test_dir_cleanup(&td);
+}
+
 static void test_null_defaults(void)
 {
     BlockDriverState *bs = open_ok("driver=null-co");
@@ -668,8 +787,15 @@ static void test_null_size(void)
     g_assert_cmpint(blk_pwrite(blk, MiB - 256, 512, buf, 0), <, 0);
     blk_unref(blk);
 
+    /*
+     * Whole sectors, as QEMU counts: qemu-io 7.2 on `driver=null-co,
+     * size=12345` says `length` 12.500 KiB, reads 12345+455 and fails
+     * reading at 12800.
+     */
     blk = backend_for(open_ok("{\"driver\": \"null-co\", \"size\": 12345}"));
-    g_assert_cmpint(blk_getlength(blk), ==, 12345);
+    g_assert_cmpint(blk_getlength(blk), ==, 12800);
+    g_assert_cmpint(blk_pread(blk, 12345, 455, buf, 0), ==, 0);
+    g_assert_cmpint(blk_pread(blk, 12800, 1, buf, 0), <, 0);
     blk_unref(blk);
 
     blk = backend_for(open_ok("driver=null-co,size=0"));
@@ -801,6 +927,9 @@ int main(int argc, char **argv)
     g_test_add_func("/raw/block-status/window",
                     test_raw_block_status_window);
     g_test_add_func("/raw/create", test_raw_create);
+    g_test_add_func("/raw/probe/buf", test_probe_buf);
+    g_test_add_func("/raw/probe/format", test_probe_format);
+    g_test_add_func("/raw/probe/sector0", test_raw_probed_sector0);
     g_test_add_func("/null/defaults", test_null_defaults);
     g_test_add_func("/null/read-zeroes", test_null_read_zeroes);
     g_test_add_func("/null/size", test_null_size);

@@ -12,8 +12,15 @@
 #   #@ size SIZE        image size for truncate -s (default 4M)
 #   #@ layout partial   write data at a few offsets of the fresh sparse
 #                       image first (default: all sparse)
+#   #@ layout full      random data over the whole image, no holes (QEMU
+#                       probes O_DIRECT alignment differently on a file that
+#                       is one hole: see tail-direct.cmds)
 #   #@ args ARGS...     extra program options (default: none; -f raw is
-#                       always given)
+#                       given unless #@ probe)
+#   #@ probe            no -f: both programs probe the format
+#   #@ create FMT       make the image with qemu-img create -f FMT (same
+#                       file for both) instead of truncate
+#   #@ qcow2-header     also write qcow2.hdr: sector 0 of a fresh qcow2
 #   #@ stdin            feed the commands on stdin instead of with -c
 #
 # Both programs run on their own copy of the same image, each in its own
@@ -57,12 +64,26 @@ filter()
         -e 's/emblock-io: /PROG: /g'
 }
 
-# make_image DIR SIZE LAYOUT: DIR/test.img, plus a data file for write -s.
+# make_image DIR SIZE LAYOUT SCRIPT: DIR/test.img, plus data files for
+# write -s.
 make_image()
 {
+    local create
+    create=$(sed -n 's/^#@ create //p' "$4")
+
     mkdir -p "$1"
-    truncate -s "$2" "$1/test.img"
-    if [ "$3" = partial ]; then
+    if [ -n "$create" ]; then
+        qemu-img create -q -f "$create" "$1/test.img" "$2" || exit 1
+    else
+        truncate -s "$2" "$1/test.img"
+    fi
+    if grep -q '^#@ qcow2-header' "$4"; then
+        qemu-img create -q -f qcow2 "$TMP/hdr.qcow2" 1M || exit 1
+        head -c 512 "$TMP/hdr.qcow2" >"$1/qcow2.hdr"
+    fi
+    if [ "$3" = full ]; then
+        head -c "$2" /dev/urandom >"$1/test.img"
+    elif [ "$3" = partial ]; then
         printf 'partial-data' | dd of="$1/test.img" bs=1 seek=0 \
             conv=notrunc status=none
         head -c 65536 /dev/urandom >"$TMP/random"
@@ -78,7 +99,7 @@ make_image()
 run_one()
 {
     local prog=$1 dir=$2 script=$3 line
-    local -a args=() cmds=()
+    local -a args=() cmds=() fmt=(-f raw)
 
     while IFS= read -r line || [ -n "$line" ]; do
         case "$line" in
@@ -87,13 +108,16 @@ run_one()
         *) cmds+=(-c "$line") ;;
         esac
     done <"$script"
+    if grep -q '^#@ probe' "$script"; then
+        fmt=()
+    fi
 
     if grep -q '^#@ stdin' "$script"; then
         (cd "$dir" && grep -v '^#' "$script" |
-            "$prog" -f raw "${args[@]}" test.img >out 2>err
+            "$prog" "${fmt[@]}" "${args[@]}" test.img >out 2>err
          echo $? >rc)
     else
-        (cd "$dir" && "$prog" -f raw "${args[@]}" "${cmds[@]}" test.img \
+        (cd "$dir" && "$prog" "${fmt[@]}" "${args[@]}" "${cmds[@]}" test.img \
             >out 2>err </dev/null
          echo $? >rc)
     fi
@@ -109,9 +133,9 @@ for script in "$@"; do
     qdir="$base/qemu-io"
     edir="$base/emblock-io"
 
-    make_image "$qdir" "${size:-4M}" "${layout:-sparse}"
+    make_image "$qdir" "${size:-4M}" "${layout:-sparse}" "$script"
     mkdir -p "$edir"
-    cp --sparse=always "$qdir/test.img" "$qdir/src.txt" "$edir/"
+    cp --sparse=always "$qdir"/* "$edir/"
 
     run_one "$QEMU_IO" "$qdir" "$script"
     run_one "$EMBLOCK_IO" "$edir" "$script"

@@ -13,6 +13,8 @@
  * progress line.
  */
 #include "img-common.h"
+#include "block/probe.h"
+#include "util/qjson.h"
 #include "config-host.h"
 
 #include <fcntl.h>
@@ -50,8 +52,6 @@ static const ImgCommand img_commands[] = {
     "images, write operations on block 0 will be restricted.\n" \
     "         Specify the 'raw' format explicitly to remove the " \
     "restrictions.\n"
-
-#define QCOW2_MAGIC "QFI\xfb"
 
 static void print_version(void)
 {
@@ -195,18 +195,10 @@ bool img_parse_cache(const char *mode, bool *direct, bool *no_flush,
 
 const char *img_probe_format(const char *filename)
 {
-    char magic[4];
-    int fd = open(filename, O_RDONLY | O_CLOEXEC);
-    ssize_t n = -1;
+    const char *fmt = bdrv_probe_format(filename, false, NULL);
 
-    if (fd >= 0) {
-        n = pread(fd, magic, sizeof(magic), 0);
-        close(fd);
-    }
-    if (n == sizeof(magic) && !memcmp(magic, QCOW2_MAGIC, sizeof(magic))) {
-        return "qcow2";
-    }
-    return "raw";
+    /* Unreadable: raw, and opening it reports why. */
+    return fmt ? fmt : "raw";
 }
 
 bool img_format_known(const char *fmt)
@@ -345,6 +337,9 @@ BlockBackend *img_open(const char *filename, const ImgOpenOpts *o,
     }
     if (probed) {
         fmt = img_probe_format(filename);
+        if (!strcmp(fmt, "raw")) {
+            qdict_put_str(opts, "x-probed", "on");
+        }
     } else if (!img_format_known(fmt)) {
         error_report("Could not open '%s': Unknown driver '%s'", filename,
                      fmt);
@@ -429,123 +424,11 @@ char *img_size_to_str(uint64_t val)
                            units[i]);
 }
 
-void img_json_quote(GString *out, const char *str)
-{
-    g_string_append_c(out, '"');
-    while (*str) {
-        gunichar c = g_utf8_get_char_validated(str, -1);
-
-        if (c == (gunichar)-1 || c == (gunichar)-2) {
-            c = 0xfffd;
-            str++;
-        } else {
-            str = g_utf8_next_char(str);
-        }
-        switch (c) {
-        case '"':
-            g_string_append(out, "\\\"");
-            break;
-        case '\\':
-            g_string_append(out, "\\\\");
-            break;
-        case '\b':
-            g_string_append(out, "\\b");
-            break;
-        case '\f':
-            g_string_append(out, "\\f");
-            break;
-        case '\n':
-            g_string_append(out, "\\n");
-            break;
-        case '\r':
-            g_string_append(out, "\\r");
-            break;
-        case '\t':
-            g_string_append(out, "\\t");
-            break;
-        default:
-            if (c >= 0x20 && c < 0x7f) {
-                g_string_append_c(out, c);
-            } else if (c > 0xffff) {
-                c -= 0x10000;
-                g_string_append_printf(out, "\\u%04X\\u%04X",
-                                       0xd800 | (c >> 10),
-                                       0xdc00 | (c & 0x3ff));
-            } else {
-                g_string_append_printf(out, "\\u%04X", c);
-            }
-        }
-    }
-    g_string_append_c(out, '"');
-}
-
-/*
- * QEMU's pretty JSON: members one per line, indented by four spaces per
- * level, "key": value, and empty containers as an opening and a closing
- * line.
- */
-static void json_append(GString *out, JsonNode *node, int level)
-{
-    switch (json_node_get_node_type(node)) {
-    case JSON_NODE_OBJECT: {
-        JsonObject *obj = json_node_get_object(node);
-        g_autoptr(GList) members = json_object_get_members(obj);
-
-        g_string_append(out, "{\n");
-        for (GList *l = members; l; l = l->next) {
-            g_string_append_printf(out, "%*s", (level + 1) * 4, "");
-            img_json_quote(out, l->data);
-            g_string_append(out, ": ");
-            json_append(out, json_object_get_member(obj, l->data),
-                        level + 1);
-            g_string_append(out, l->next ? ",\n" : "\n");
-        }
-        g_string_append_printf(out, "%*s}", level * 4, "");
-        break;
-    }
-    case JSON_NODE_ARRAY: {
-        JsonArray *arr = json_node_get_array(node);
-        guint n = json_array_get_length(arr);
-
-        g_string_append(out, "[\n");
-        for (guint i = 0; i < n; i++) {
-            g_string_append_printf(out, "%*s", (level + 1) * 4, "");
-            json_append(out, json_array_get_element(arr, i), level + 1);
-            g_string_append(out, i + 1 < n ? ",\n" : "\n");
-        }
-        g_string_append_printf(out, "%*s]", level * 4, "");
-        break;
-    }
-    case JSON_NODE_NULL:
-        g_string_append(out, "null");
-        break;
-    case JSON_NODE_VALUE:
-        switch (json_node_get_value_type(node)) {
-        case G_TYPE_BOOLEAN:
-            g_string_append(out, json_node_get_boolean(node) ? "true"
-                                                             : "false");
-            break;
-        case G_TYPE_INT64:
-            g_string_append_printf(out, "%" PRId64,
-                                   (int64_t)json_node_get_int(node));
-            break;
-        case G_TYPE_DOUBLE:
-            g_string_append_printf(out, "%.17g",
-                                   json_node_get_double(node));
-            break;
-        default:
-            img_json_quote(out, json_node_get_string(node));
-        }
-        break;
-    }
-}
-
 void img_json_print(JsonNode *node)
 {
-    g_autoptr(GString) out = g_string_new(NULL);
+    g_autofree char *text = qjson_to_string(node, true);
 
-    json_append(out, node, 0);
-    printf("%s\n", out->str);
+    printf("%s\n", text);
 }
 
 /*

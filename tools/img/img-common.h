@@ -175,11 +175,11 @@ bool img_create_help(const char *fmt, const char *options);
 /* "392 KiB", "1.5 GiB", "0 B": qemu-img's three-digit human sizes. */
 char *img_size_to_str(uint64_t val);
 
-/* Print @node as QEMU's pretty JSON (4-space indent), then a newline. */
+/*
+ * Print @node as QEMU's pretty JSON (util/qjson.h: 4-space indent, non-ASCII
+ * escaped), then a newline.
+ */
 void img_json_print(JsonNode *node);
-
-/* Append @str to @out as a JSON string literal, escaped as QEMU does. */
-void img_json_quote(GString *out, const char *str);
 
 /*
  * qemu-img's progress line "    (P/100%)\r" on stdout, printed when -p
