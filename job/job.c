@@ -498,6 +498,17 @@ void job_user_cancel(Job *job, bool force, Error **errp)
     if (job_apply_verb(job, JOB_VERB_CANCEL, errp) < 0) {
         return;
     }
+    /*
+     * As QEMU: a cancel ends a user pause (or a stop on an I/O error), so
+     * the job runs to its end and no longer reports itself paused or
+     * failed in query-block-jobs.
+     */
+    if (job->user_paused) {
+        job->user_paused = false;
+        job->iostatus = BLOCK_DEVICE_IO_STATUS_OK;
+        assert(job->pause_count > 0);
+        job->pause_count--;
+    }
     if (job->status == JOB_STATUS_CREATED) {
         /* Never started: conclude right away. */
         job->cancelled = job->force_cancel = true;

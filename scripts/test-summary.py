@@ -3,13 +3,19 @@
 """Sum up meson test logs: one line 'N passed, N failed, N skipped'.
 
 Each meson test (one TAP program, iotest group, ...) counts once per build
-it ran in.  Exit status 1 when anything failed or no test ran.
+it ran in.  An argument --skip=REASON counts one skipped test (a pass that
+could not run here), and prints the reason.  Exit status 1 when anything
+failed or no test ran.
 """
 import json
 import sys
 
 passed = failed = skipped = 0
 for path in sys.argv[1:]:
+    if path.startswith("--skip="):
+        print(f"skipped: {path[len('--skip='):]}")
+        skipped += 1
+        continue
     try:
         with open(path) as f:
             lines = f.readlines()

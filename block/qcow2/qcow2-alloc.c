@@ -290,7 +290,7 @@ static int coroutine_fn alloc_write_data(BlockDriverState *bs, AllocWrite *w,
     uint64_t len = w->end - w->offset, data_host = w->host + head;
     uint64_t block = MAX(fl->request_alignment, FS_BLOCK_SIZE);
     uint8_t *buf = NULL, *tail_buf = NULL;
-    bool zeroed = false, copy_data;
+    bool zeroed = false, copy_data, cow = head || tail;
     QEMUIOVector hq;
     int ret = 0;
 
@@ -340,6 +340,10 @@ static int coroutine_fn alloc_write_data(BlockDriverState *bs, AllocWrite *w,
             if (tail) {
                 qemu_iovec_add(&hq, tail_buf, tail);
             }
+        }
+        if (!cow) {
+            /* As QEMU: the data write proper, when no COW merges in. */
+            bdrv_debug_event(bs->file, BLKDBG_WRITE_AIO);
         }
         ret = bdrv_co_pwritev(bs->file, data_host - head, hq.size, &hq, 0);
         qemu_iovec_destroy(&hq);

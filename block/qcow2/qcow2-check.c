@@ -37,6 +37,7 @@ typedef struct RefArray {
     int64_t nb;                /* entries compared: file clusters or more */
     int64_t cap;               /* entries allocated */
     int64_t limit;             /* never grow past this */
+    uint64_t file_len;         /* counted regions end before this + 1 cluster */
 } RefArray;
 
 enum {
@@ -70,6 +71,15 @@ static void inc_refcounts(BDRVQcow2State *s, BdrvCheckResult *res,
     uint64_t first, last, max = MIN(s->refcount_max, UINT32_MAX);
 
     if (size == 0) {
+        return;
+    }
+    /* QEMU's rule: nothing may reach a whole cluster past the end. */
+    if (offset + size > ra->file_len &&
+        offset + size - ra->file_len >= (uint64_t)s->cluster_size) {
+        fprintf(stderr, "ERROR: counting reference for region exceeding the "
+                "end of the file by one cluster or more: offset %#" PRIx64
+                " size %#" PRIx64 "\n", offset, size);
+        res->corruptions++;
         return;
     }
     first = offset >> s->cluster_bits;
@@ -180,6 +190,24 @@ static int coroutine_fn check_l2(BlockDriverState *bs, BdrvCheckResult *res,
                             off);
                 }
             }
+            /*
+             * Past the end of the file by a whole cluster: QEMU's check can
+             * only report it (inc_refcounts), and it stays corrupt after
+             * repair.  The cluster reads as zeroes, so on a v3 image a
+             * repair makes the entry a zero cluster, which reads the same.
+             */
+            if ((fix & BDRV_FIX_ERRORS) && s->qcow_version >= 3 &&
+                off + s->cluster_size > ra->file_len &&
+                off + s->cluster_size - ra->file_len >=
+                    (uint64_t)s->cluster_size) {
+                fprintf(stderr, "Repairing offset=%" PRIx64 ": Cluster lies "
+                        "past the end of the file; L2 entry made a zero "
+                        "cluster.\n", off);
+                res->corruptions++;
+                if (fix_l2_entry_by_zero(bs, res, l2_offset, l2, i) == 0) {
+                    continue;
+                }
+            }
             if (flags & CHECK_FRAG_INFO) {
                 res->allocated_clusters++;
                 if (next_contiguous && off != next_contiguous) {
@@ -282,6 +310,7 @@ static int coroutine_fn check_refblocks(BlockDriverState *bs,
                                  PREALLOC_MODE_OFF, 0, NULL) == 0) {
                 res->corruptions--;
                 res->corruptions_fixed++;
+                ra->file_len = MAX(ra->file_len, off + s->cluster_size);
                 inc_refcounts(s, res, ra, off, s->cluster_size);
             } else if (fix & BDRV_FIX_ERRORS) {
                 *rebuild = true;
@@ -631,6 +660,7 @@ static int coroutine_fn check_refcounts(BlockDriverState *bs,
     }
     res->total_clusters = size_to_clusters(s, s->size);
     ra.limit = file_clusters + (1 << 24);
+    ra.file_len = file_len;
     ref_array_grow(&ra, MAX(file_clusters, 1));
 
     ret = calculate_refcounts(bs, res, &ra, file_clusters, fix, &rebuild);
@@ -661,6 +691,7 @@ static int coroutine_fn check_refcounts(BlockDriverState *bs,
         }
         file_clusters = size_to_clusters(s, file_len);
         ra.limit = MAX(ra.limit, file_clusters);
+        ra.file_len = file_len;
         ref_array_grow(&ra, file_clusters);
         ret = calculate_refcounts(bs, res, &ra, file_clusters, 0, &rebuild);
         if (ret < 0) {

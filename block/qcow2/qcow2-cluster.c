@@ -107,8 +107,10 @@ int coroutine_fn qcow2_get_host_offset(BlockDriverState *bs, uint64_t offset,
 
         if (offset_into_cluster(s, h)) {
             qcow2_signal_corruption(bs, "Cluster allocation offset %#" PRIx64
-                                    " unaligned (L2 index: %#x)", h,
-                                    l2_index);
+                                    " unaligned (L2 offset: %#" PRIx64
+                                    ", L2 index: %#x)", h,
+                                    s->l1_table[offset_to_l1_index(s, offset)]
+                                    & L1E_OFFSET_MASK, l2_index);
             return -EIO;
         }
         *host = h + in_cluster;
@@ -388,10 +390,9 @@ int coroutine_fn qcow2_write_lookup(BlockDriverState *bs, uint64_t offset,
     }
     *host = (first & L2E_OFFSET_MASK) + in_cluster;
     if (offset_into_cluster(s, first & L2E_OFFSET_MASK)) {
-        qcow2_signal_corruption(bs, "Cluster allocation offset %#" PRIx64
-                                " unaligned (L2 index: %#x)",
-                                (uint64_t)(first & L2E_OFFSET_MASK),
-                                l2_index);
+        qcow2_signal_corruption(bs, "Data cluster offset %#" PRIx64
+                                " unaligned (guest offset: %#" PRIx64 ")",
+                                (uint64_t)(first & L2E_OFFSET_MASK), offset);
         return -EIO;
     }
     ret = qcow2_check_data_overlap(bs, *host, *bytes);

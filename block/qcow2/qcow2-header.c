@@ -1,8 +1,9 @@
 /*
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * qcow2 header: parsing and validation at open, header extensions, the
- * internal snapshot table, header writes, and image creation.
+ * qcow2 header: parsing and validation at open, header extensions, header
+ * writes, and image creation (the snapshot table is read in
+ * qcow2-snapshot.c).
  *
  * Nothing read from the image is trusted.  Every header field is checked
  * before it is used to size an allocation or compute an offset: cluster
@@ -117,24 +118,34 @@ void qcow2_free_header_state(BDRVQcow2State *s)
 }
 
 /*
- * A table of @entries entries of @entry_len bytes at @offset: aligned, no
- * overflow, below 2^56, and (when it is not empty) starting in the file.
+ * Validate the table @name of @entries entries of @entry_len bytes at
+ * @offset: at most @max_bytes long ("@name too large", -EFBIG), cluster
+ * aligned and ending below 2^56 ("@name offset invalid", -EINVAL; QEMU's
+ * two messages), and, when it is not empty, starting inside the file
+ * (-EINVAL; QEMU would read zeroes there).
  */
-static bool table_offset_valid(BDRVQcow2State *s, uint64_t offset,
-                               uint64_t entries, uint64_t entry_len,
-                               int64_t file_len)
+static int validate_table(BDRVQcow2State *s, uint64_t offset,
+                          uint64_t entries, uint64_t entry_len,
+                          uint64_t max_bytes, int64_t file_len,
+                          const char *name, Error **errp)
 {
     uint64_t size;
 
-    if (entries > INT64_MAX / entry_len) {
-        return false;
+    if (entries > max_bytes / entry_len) {
+        error_setg(errp, "%s too large", name);
+        return -EFBIG;
     }
     size = entries * entry_len;
     if (offset_into_cluster(s, offset) || offset >= QCOW2_MAX_HOST_OFFSET ||
         size > QCOW2_MAX_HOST_OFFSET - offset) {
-        return false;
+        error_setg(errp, "%s offset invalid", name);
+        return -EINVAL;
     }
-    return size == 0 || offset < (uint64_t)file_len;
+    if (size && offset >= (uint64_t)file_len) {
+        error_setg(errp, "%s starts past the end of the file", name);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 /*
@@ -178,11 +189,17 @@ static int parse_extensions(BDRVQcow2State *s, const uint8_t *hdr,
 {
     uint64_t off = start;
 
-    while (off + 8 <= end) {
-        uint32_t type = be32_at(hdr + off);
-        uint32_t len = be32_at(hdr + off + 4);
+    while (off < end) {
+        uint32_t type, len;
         const uint8_t *data = hdr + off + 8;
 
+        /* The 8-byte extension header itself must end before @end. */
+        if (end - off < 8) {
+            error_setg(errp, "Header extension too large");
+            return -EINVAL;
+        }
+        type = be32_at(hdr + off);
+        len = be32_at(hdr + off + 4);
         if (type == QCOW2_EXT_END) {
             break;
         }
@@ -198,10 +215,10 @@ static int parse_extensions(BDRVQcow2State *s, const uint8_t *hdr,
         } else if (only_features) {
             /* nothing */
         } else if (type == QCOW2_EXT_BACKING_FORMAT) {
-            if (len > QCOW_MAX_BACKING_NAME) {
+            if (len >= QCOW_MAX_BACKING_FORMAT) {
                 error_setg(errp, "ERROR: ext_backing_format: len=%" PRIu32
                            " too large (>=%d)", len,
-                           QCOW_MAX_BACKING_NAME + 1);
+                           QCOW_MAX_BACKING_FORMAT);
                 return -EINVAL;
             }
             g_free(s->backing_format);
@@ -219,13 +236,28 @@ static int parse_extensions(BDRVQcow2State *s, const uint8_t *hdr,
     return 0;
 }
 
-/* Check the header's feature and encoding fields. */
+/*
+ * Check the header's feature and encoding fields, in QEMU's order: the
+ * compression type and its feature bit, unknown feature bits, the corrupt
+ * bit, then the features we lack.
+ */
 static int check_features(BlockDriverState *bs, const uint8_t *hdr,
                           uint64_t ext_end, int flags, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t unknown = s->incompatible_features & ~QCOW2_INCOMPAT_MASK;
+    bool comp_bit = s->incompatible_features & QCOW2_INCOMPAT_COMPRESSION;
 
+    if (s->compression_type > 1) {
+        error_setg(errp, "qcow2: unknown compression type: %u",
+                   s->compression_type);
+        return -ENOTSUP;
+    }
+    if (comp_bit != (s->compression_type != 0)) {
+        error_setg(errp, "qcow2: Compression type incompatible feature bit "
+                   "must %sbe set", comp_bit ? "not " : "");
+        return -EINVAL;
+    }
     if (unknown) {
         const uint8_t *ftable = NULL;
         uint32_t flen = 0;
@@ -252,10 +284,6 @@ static int check_features(BlockDriverState *bs, const uint8_t *hdr,
     if (s->compression_type == 1) {
         error_setg(errp, "qcow2: zstd compression is not supported");
         return -ENOTSUP;
-    }
-    if (s->compression_type > 1) {
-        error_setg(errp, "Unknown compression type %u", s->compression_type);
-        return -EINVAL;
     }
     return 0;
 }
@@ -284,40 +312,39 @@ static int check_tables(BlockDriverState *bs, const uint8_t *hdr,
     uint32_t reftable_clusters = be32_at(hdr + QCOW2_HDR_REFTABLE_CLUSTERS);
     uint32_t l1_size = be32_at(hdr + QCOW2_HDR_L1_SIZE);
     uint64_t l1_offset = be64_at(hdr + QCOW2_HDR_L1_OFFSET);
+    uint32_t nb_snapshots = be32_at(hdr + QCOW2_HDR_NB_SNAPSHOTS);
+    uint64_t snapshots_offset = be64_at(hdr + QCOW2_HDR_SNAPSHOTS_OFFSET);
     uint64_t min_l1;
+    int ret;
 
     s->refcount_table_offset = be64_at(hdr + QCOW2_HDR_REFTABLE_OFFSET);
-    if (reftable_clusters > (QCOW_MAX_REFTABLE_SIZE >> s->cluster_bits)) {
-        error_setg(errp, "Reference count table too large");
-        return -EINVAL;
-    }
     if (reftable_clusters == 0) {
         error_setg(errp, "Image does not contain a reference count table");
         return -EINVAL;
     }
+    ret = validate_table(s, s->refcount_table_offset, reftable_clusters,
+                         s->cluster_size, QCOW_MAX_REFTABLE_SIZE, file_len,
+                         "Reference count table", errp);
+    if (ret < 0) {
+        return ret;
+    }
     s->refcount_table_size = (uint64_t)reftable_clusters <<
                              (s->cluster_bits - 3);
-    if (!table_offset_valid(s, s->refcount_table_offset,
-                            s->refcount_table_size, 8, file_len)) {
-        error_setg(errp, "Invalid reference count table offset");
-        return -EINVAL;
-    }
 
-    s->nb_snapshots = be32_at(hdr + QCOW2_HDR_NB_SNAPSHOTS);
-    s->snapshots_offset = be64_at(hdr + QCOW2_HDR_SNAPSHOTS_OFFSET);
-    if (s->nb_snapshots > QCOW_MAX_SNAPSHOTS) {
-        error_setg(errp, "Too many snapshots");
-        return -EINVAL;
+    /* Entries are at least 40 bytes; qcow2_read_snapshots() checks more. */
+    ret = validate_table(s, snapshots_offset, nb_snapshots, 40,
+                         40 * QCOW_MAX_SNAPSHOTS, file_len, "Snapshot table",
+                         errp);
+    if (ret < 0) {
+        return ret;
     }
-    if (!table_offset_valid(s, s->snapshots_offset, s->nb_snapshots, 40,
-                            file_len)) {
-        error_setg(errp, "Invalid snapshot table offset");
-        return -EINVAL;
-    }
+    s->nb_snapshots = nb_snapshots;
+    s->snapshots_offset = snapshots_offset;
 
-    if (l1_size > QCOW_MAX_L1_SIZE / sizeof(uint64_t)) {
-        error_setg(errp, "Active L1 table too large");
-        return -EFBIG;
+    ret = validate_table(s, l1_offset, l1_size, sizeof(uint64_t),
+                         QCOW_MAX_L1_SIZE, file_len, "Active L1 table", errp);
+    if (ret < 0) {
+        return ret;
     }
     if (s->size > (uint64_t)BDRV_MAX_LENGTH ||
         size_to_l1(s, s->size) > INT_MAX) {
@@ -327,10 +354,6 @@ static int check_tables(BlockDriverState *bs, const uint8_t *hdr,
     min_l1 = size_to_l1(s, s->size);
     if (l1_size < min_l1) {
         error_setg(errp, "L1 table is too small");
-        return -EINVAL;
-    }
-    if (!table_offset_valid(s, l1_offset, l1_size, 8, file_len)) {
-        error_setg(errp, "Invalid L1 table offset");
         return -EINVAL;
     }
     s->l1_size = l1_size;
@@ -456,7 +479,7 @@ int coroutine_fn qcow2_read_header(BlockDriverState *bs, int flags,
     }
     crypt = be32_at(hdr + QCOW2_HDR_CRYPT);
     if (crypt > 2) {
-        error_setg(errp, "Unsupported encryption method: %" PRIu32, crypt);
+        error_setg(errp, "Unsupported encryption method %" PRIu32, crypt);
         return -EINVAL;
     }
     if (crypt) {
@@ -487,55 +510,6 @@ int coroutine_fn qcow2_read_header(BlockDriverState *bs, int flags,
                                     backing_len);
     }
     return read_l1_table(bs, errp);
-}
-
-int coroutine_fn qcow2_read_snapshots(BlockDriverState *bs, Error **errp)
-{
-    BDRVQcow2State *s = bs->opaque;
-    uint64_t off = s->snapshots_offset;
-
-    if (!s->nb_snapshots) {
-        return 0;
-    }
-    s->snapshots = g_new0(Qcow2Snapshot, s->nb_snapshots);
-    for (uint32_t i = 0; i < s->nb_snapshots; i++) {
-        uint8_t h[40];
-        uint32_t extra, id_len, name_len;
-        g_autofree char *strings = NULL;
-        int ret;
-
-        ret = bdrv_co_pread(bs->file, off, sizeof(h), h, 0);
-        if (ret < 0) {
-            error_setg_errno(errp, -ret, "Could not read snapshots");
-            return ret;
-        }
-        s->snapshots[i].l1_table_offset = be64_at(h);
-        s->snapshots[i].l1_size = be32_at(h + 8);
-        id_len = (h[12] << 8) | h[13];
-        name_len = (h[14] << 8) | h[15];
-        extra = be32_at(h + 36);
-        if (extra > QCOW_MAX_SNAPSHOT_EXTRA) {
-            error_setg(errp, "Too much extra metadata in snapshot table "
-                       "entry %" PRIu32, i);
-            return -EFBIG;
-        }
-        off += sizeof(h) + extra;
-        strings = g_malloc0(id_len + name_len + 2);
-        ret = bdrv_co_pread(bs->file, off, id_len + name_len, strings, 0);
-        if (ret < 0) {
-            error_setg_errno(errp, -ret, "Could not read snapshots");
-            return ret;
-        }
-        s->snapshots[i].id_str = g_strndup(strings, id_len);
-        s->snapshots[i].name = g_strndup(strings + id_len, name_len);
-        off = ROUND_UP(off + id_len + name_len, 8);
-        if (off - s->snapshots_offset > QCOW_MAX_SNAPSHOTS_SIZE) {
-            error_setg(errp, "Snapshot table too large");
-            return -EFBIG;
-        }
-    }
-    s->snapshots_size = off - s->snapshots_offset;
-    return 0;
 }
 
 int coroutine_fn qcow2_write_header_field(BlockDriverState *bs, int offset,

@@ -194,8 +194,10 @@ static int coroutine_fn refblock_offset(BlockDriverState *bs, uint64_t ti,
     off = s->refcount_table[ti] & REFT_OFFSET_MASK;
     if (off && (offset_into_cluster(s, off) ||
                 off >= QCOW2_MAX_HOST_OFFSET)) {
-        qcow2_signal_corruption(bs, "Refblock offset %#" PRIx64 " invalid "
-                                "(reftable index: %#" PRIx64 ")", off, ti);
+        qcow2_signal_corruption(bs, "Refblock offset %#" PRIx64 " %s "
+                                "(reftable index: %#" PRIx64 ")", off,
+                                offset_into_cluster(s, off) ? "unaligned" :
+                                "invalid", ti);
         return -EIO;
     }
     *offset = off;
@@ -585,6 +587,20 @@ void coroutine_fn qcow2_process_discards(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
 
+    /*
+     * A cluster is queued when its refcount drops to 0, while the L2
+     * entries that dropped it may still be dirty in the cache.  Punching
+     * it before they reach the file would leave the file's L2 pointing
+     * at a hole if their write then fails (a compressed cluster would
+     * not even decompress), so write them first, and if that fails give
+     * the discards up: they only return space.  (This orders the
+     * requests; it does not flush, so power loss is not covered.)
+     */
+    if (s->discards->len &&
+        qcow2_cache_write(bs, s->l2_table_cache) < 0) {
+        g_array_set_size(s->discards, 0);
+        return;
+    }
     while (s->discards->len) {
         Qcow2DiscardRegion r = g_array_index(s->discards, Qcow2DiscardRegion,
                                              0);

@@ -17,6 +17,7 @@
  *   qcow2.c          driver callbacks, open/close, options
  *   qcow2-header.c   header parsing and validation, extensions, header
  *                    writes (dirty/corrupt bits), image creation
+ *   qcow2-snapshot.c reading and validating the internal snapshot table
  *   qcow2-cluster.c  guest-to-host mapping: lookups, L2 allocation, zero
  *                    writes, discard, L1 growth, preallocation, compressed
  *                    reads and writes
@@ -70,6 +71,7 @@
 #define QCOW_MAX_SNAPSHOT_EXTRA 1024          /* extra data per snapshot */
 #define QCOW_MAX_SNAPSHOTS_SIZE (64 * MiB)    /* bytes of the snapshot table */
 #define QCOW_MAX_BACKING_NAME 1023
+#define QCOW_MAX_BACKING_FORMAT 16           /* format name, with its NUL */
 
 /* Largest data write issued to the file at once by an allocating write. */
 #define QCOW2_MAX_ALLOC_RUN (256 * MiB)
