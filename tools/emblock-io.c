@@ -190,15 +190,6 @@ static bool apply_open_flags(JsonObject *opts, const char *fmt,
     return true;
 }
 
-/* qemu-io's words when it opens a probed raw image for writing. */
-#define PROBED_RAW_WARNING \
-    "WARNING: Image format was not specified for '%s' and probing " \
-    "guessed raw.\n" \
-    "         Automatically detecting the format is dangerous for raw " \
-    "images, write operations on block 0 will be restricted.\n" \
-    "         Specify the 'raw' format explicitly to remove the " \
-    "restrictions.\n"
-
 /*
  * No format given for @name: probe it as qemu-io does.  A probed raw image
  * gets `x-probed` (sector 0 protection, see raw-format.c) and, if it is
@@ -220,7 +211,7 @@ static const char *probe_image(const char *name, JsonObject *opts,
     if (!strcmp(fmt, "raw")) {
         opts_default(opts, "x-probed", "on");
         if (!f->read_only) {
-            fprintf(stderr, PROBED_RAW_WARNING, name);
+            fprintf(stderr, BDRV_PROBED_RAW_WARNING, name);
         }
     }
     return fmt;

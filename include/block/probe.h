@@ -14,6 +14,19 @@
 
 #include "block/block-common.h"
 
+/*
+ * What qemu-img and qemu-io print (to stderr, word for word; %s is the
+ * image's name) when they open an image whose format was probed as raw
+ * for writing.
+ */
+#define BDRV_PROBED_RAW_WARNING \
+    "WARNING: Image format was not specified for '%s' and probing " \
+    "guessed raw.\n" \
+    "         Automatically detecting the format is dangerous for raw " \
+    "images, write operations on block 0 will be restricted.\n" \
+    "         Specify the 'raw' format explicitly to remove the " \
+    "restrictions.\n"
+
 /* How many bytes from offset 0 a probe looks at (QEMU's buffer size). */
 #define BDRV_PROBE_BUF_SIZE 2048
 

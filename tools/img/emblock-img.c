@@ -44,15 +44,6 @@ static const ImgCommand img_commands[] = {
     { "resize", img_resize, img_resize_usage },
 };
 
-/* qemu-img's raw-probing warning, word for word. */
-#define PROBED_RAW_WARNING \
-    "WARNING: Image format was not specified for '%s' and probing " \
-    "guessed raw.\n" \
-    "         Automatically detecting the format is dangerous for raw " \
-    "images, write operations on block 0 will be restricted.\n" \
-    "         Specify the 'raw' format explicitly to remove the " \
-    "restrictions.\n"
-
 static void print_version(void)
 {
     printf(IMG_NAME " version " EMBLOCK_VERSION "\n"
@@ -388,7 +379,7 @@ BlockBackend *img_open(const char *filename, const ImgOpenOpts *o,
         return NULL;
     }
     if (probed && o->writable && !strcmp(fmt, "raw")) {
-        fprintf(stderr, PROBED_RAW_WARNING, filename);
+        fprintf(stderr, BDRV_PROBED_RAW_WARNING, filename);
     }
     if (writethrough) {
         *writethrough = wt;
