@@ -3,6 +3,7 @@
  *
  * The node graph: opening nodes from option dicts, child edges and their
  * permissions, reference counting, drained sections and node replacement.
+ * The permission computation and conflict checks live in graph-perm.c.
  *
  * Every node is in `all_nodes` (creation order) and, by name, in
  * `nodes_by_name`; both are main-loop state.  An edge (BdrvChild) is in its
@@ -16,16 +17,13 @@
 #include "util/osdep.h"
 #include "block/block-int.h"
 #include "block/dirty-bitmap.h"
+#include "graph-int.h"
 
 #include <json-glib/json-glib.h>
 
 static GList *all_nodes;
 static GHashTable *nodes_by_name;
 static unsigned next_implicit_id;
-
-static const char *const perm_names[] = {
-    "consistent read", "write", "write unchanged", "resize",
-};
 
 const char *const bdrv_detect_zeroes_names[] = { "off", "on", "unmap", NULL };
 const char *const bdrv_prealloc_names[] = {
@@ -38,29 +36,6 @@ static const char *const common_opts[] = {
     "detect-zeroes", "cache", "force-share", NULL,
 };
 static const char *const cache_opts[] = { "direct", "no-flush", NULL };
-
-const char *bdrv_perm_name(uint64_t perm)
-{
-    for (int i = 0; i < (int)G_N_ELEMENTS(perm_names); i++) {
-        if (perm & (1ULL << i)) {
-            return perm_names[i];
-        }
-    }
-    return "?";
-}
-
-char *bdrv_perm_names(uint64_t perm)
-{
-    GString *s = g_string_new(NULL);
-
-    for (int i = 0; i < (int)G_N_ELEMENTS(perm_names); i++) {
-        if (perm & (1ULL << i)) {
-            g_string_append_printf(s, "%s%s", s->len ? ", " : "",
-                                   perm_names[i]);
-        }
-    }
-    return g_string_free(s, FALSE);
-}
 
 /* Node lookup */
 
@@ -221,7 +196,7 @@ static bool node_name_valid(const char *name)
     return true;
 }
 
-/* Permissions */
+/* Edges */
 
 /* The description of a node parent for messages. */
 static char *bdrv_child_cb_get_parent_desc(BdrvChild *c)
@@ -255,182 +230,6 @@ static const BdrvChildClass child_of_bds = {
     .drained_end = bdrv_child_cb_drained_end,
     .drained_poll = bdrv_child_cb_drained_poll,
 };
-
-char *bdrv_child_user_desc(BdrvChild *c)
-{
-    if (!c->klass->get_parent_desc) {
-        return g_strdup_printf("an unnamed user of '%s'", c->name);
-    }
-    return c->klass->get_parent_desc(c);
-}
-
-void bdrv_get_cumulative_perm(BlockDriverState *bs, uint64_t *perm,
-                              uint64_t *shared)
-{
-    uint64_t p = 0, s = BLK_PERM_ALL;
-
-    for (GList *l = bs->parents; l; l = l->next) {
-        BdrvChild *c = l->data;
-
-        p |= c->perm;
-        s &= c->shared_perm;
-    }
-    *perm = p;
-    *shared = s;
-}
-
-void bdrv_filter_child_perm(BlockDriverState *bs, BdrvChild *c,
-                            BdrvChildRole role, uint64_t perm,
-                            uint64_t shared, uint64_t *nperm,
-                            uint64_t *nshared)
-{
-    *nperm = perm & BLK_PERM_ALL;
-    *nshared = shared & BLK_PERM_ALL;
-}
-
-void bdrv_default_child_perm(BlockDriverState *bs, BdrvChild *c,
-                             BdrvChildRole role, uint64_t perm,
-                             uint64_t shared, uint64_t *nperm,
-                             uint64_t *nshared)
-{
-    if (role & BDRV_CHILD_FILTERED) {
-        bdrv_filter_child_perm(bs, c, role, perm, shared, nperm, nshared);
-    } else if (role & BDRV_CHILD_COW) {
-        /* Backing files are only read, and may change only if we allow. */
-        *nperm = BLK_PERM_CONSISTENT_READ;
-        *nshared = BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED;
-        if (shared & BLK_PERM_WRITE) {
-            *nshared |= BLK_PERM_WRITE | BLK_PERM_RESIZE;
-        }
-    } else if (role & BDRV_CHILD_METADATA) {
-        /* The driver writes metadata whenever the node is writable. */
-        *nperm = BLK_PERM_CONSISTENT_READ;
-        if (!bs->read_only) {
-            *nperm |= BLK_PERM_WRITE | BLK_PERM_RESIZE;
-        }
-        *nshared = (shared | BLK_PERM_WRITE_UNCHANGED) &
-                   ~(BLK_PERM_WRITE | BLK_PERM_RESIZE);
-    } else {
-        /* Pure data: what the parent does, we do. */
-        *nperm = (perm & ~BLK_PERM_RESIZE) | BLK_PERM_CONSISTENT_READ;
-        if (perm & BLK_PERM_WRITE) {
-            *nperm |= BLK_PERM_WRITE;
-        }
-        *nshared = shared | BLK_PERM_WRITE_UNCHANGED;
-    }
-}
-
-/*
- * Whether edge @c of node @bs may take @perm and share @shared next to the
- * other parents of @bs.  The message names both users.
- */
-static bool bdrv_check_edge_perm(BlockDriverState *bs, BdrvChild *c,
-                                 const char *new_user, uint64_t perm,
-                                 uint64_t shared, Error **errp)
-{
-    if ((perm & (BLK_PERM_WRITE | BLK_PERM_RESIZE)) && bs->read_only) {
-        error_setg(errp, "Block node is read-only");
-        return false;
-    }
-    for (GList *l = bs->parents; l; l = l->next) {
-        BdrvChild *p = l->data;
-        g_autofree char *desc = NULL;
-
-        if (p == c) {
-            continue;
-        }
-        if (perm & ~p->shared_perm) {
-            desc = bdrv_child_user_desc(p);
-            error_setg(errp, "%s cannot use node '%s': conflicts with use "
-                       "by %s as '%s', which does not allow '%s' on %s",
-                       new_user, bs->node_name, desc, p->name,
-                       bdrv_perm_name(perm & ~p->shared_perm),
-                       bs->node_name);
-            return false;
-        }
-        if (p->perm & ~shared) {
-            desc = bdrv_child_user_desc(p);
-            error_setg(errp, "%s cannot use node '%s': conflicts with use "
-                       "by %s as '%s', which uses '%s' on %s",
-                       new_user, bs->node_name, desc, p->name,
-                       bdrv_perm_name(p->perm & ~shared), bs->node_name);
-            return false;
-        }
-    }
-    return true;
-}
-
-static void bdrv_child_compute_perm(BlockDriverState *bs, BdrvChild *c,
-                                    uint64_t *nperm, uint64_t *nshared)
-{
-    uint64_t perm, shared;
-
-    bdrv_get_cumulative_perm(bs, &perm, &shared);
-    if (bs->drv && bs->drv->bdrv_child_perm) {
-        bs->drv->bdrv_child_perm(bs, c, c->role, perm, shared, nperm,
-                                 nshared);
-    } else {
-        bdrv_default_child_perm(bs, c, c->role, perm, shared, nperm,
-                                nshared);
-    }
-    if (c->bs->force_share) {
-        /* force-share=on (-U): the child lets anyone do anything. */
-        *nshared = BLK_PERM_ALL;
-    }
-}
-
-int bdrv_refresh_perms(BlockDriverState *bs, Error **errp)
-{
-    uint64_t perm, shared;
-
-    bdrv_get_cumulative_perm(bs, &perm, &shared);
-    if (bs->drv && bs->drv->bdrv_set_perm) {
-        int ret = bs->drv->bdrv_set_perm(bs, perm, shared, errp);
-
-        if (ret < 0) {
-            return ret;
-        }
-    }
-    for (GList *l = bs->children; l; l = l->next) {
-        BdrvChild *c = l->data;
-        uint64_t nperm, nshared;
-        int ret;
-
-        bdrv_child_compute_perm(bs, c, &nperm, &nshared);
-        if (nperm == c->perm && nshared == c->shared_perm) {
-            continue;
-        }
-        ret = bdrv_child_try_set_perm(c, nperm, nshared, errp);
-        if (ret < 0) {
-            return ret;
-        }
-    }
-    return 0;
-}
-
-int bdrv_child_try_set_perm(BdrvChild *c, uint64_t perm, uint64_t shared,
-                            Error **errp)
-{
-    uint64_t old_perm = c->perm, old_shared = c->shared_perm;
-    g_autofree char *user = bdrv_child_user_desc(c);
-    int ret;
-
-    if (!bdrv_check_edge_perm(c->bs, c, user, perm, shared, errp)) {
-        return -EPERM;
-    }
-    c->perm = perm;
-    c->shared_perm = shared;
-    ret = bdrv_refresh_perms(c->bs, errp);
-    if (ret < 0) {
-        /* Recomputing from the old edge restores the old subtree. */
-        c->perm = old_perm;
-        c->shared_perm = old_shared;
-        bdrv_refresh_perms(c->bs, NULL);
-    }
-    return ret;
-}
-
-/* Edges */
 
 static BdrvChild *bdrv_child_new(BlockDriverState *bs, const char *name,
                                  const BdrvChildClass *klass,

@@ -109,8 +109,9 @@ int coroutine_fn qcow2_get_host_offset(BlockDriverState *bs, uint64_t offset,
             qcow2_signal_corruption(bs, "Cluster allocation offset %#" PRIx64
                                     " unaligned (L2 offset: %#" PRIx64
                                     ", L2 index: %#x)", h,
-                                    s->l1_table[offset_to_l1_index(s, offset)]
-                                    & L1E_OFFSET_MASK, l2_index);
+                                    (uint64_t)(s->l1_table[
+                                        offset_to_l1_index(s, offset)] &
+                                        L1E_OFFSET_MASK), l2_index);
             return -EIO;
         }
         *host = h + in_cluster;
