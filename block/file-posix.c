@@ -5,7 +5,8 @@
  * fewer features, a block device).
  *
  * Every blocking system call runs on the thread pool: reads and writes
- * (unless aio=native hands them to libaio), flushes, write-zeroes,
+ * (unless aio=native hands them to libaio, or aio=io_uring to the
+ * context's ring), flushes (unless aio=io_uring), write-zeroes,
  * discards and resizes.  Only the lseek() calls of block status and the
  * one-off alignment probe run in the event loop, because they do not wait
  * for the disk.
@@ -29,6 +30,7 @@
  * this file; block/file-posix.h is their shared private header.
  */
 #include "block/file-posix.h"
+#include "util/io-uring.h"
 #include "util/linux-aio.h"
 #include "util/thread-pool.h"
 
@@ -268,6 +270,19 @@ static int coroutine_fn file_co_rw(BlockDriverState *bs, int64_t offset,
             return ret;
         }
     }
+    if (s->use_io_uring && aligned && qiov->niov <= IOV_MAX) {
+        LuringState *ring =
+            aio_get_linux_io_uring(qemu_get_current_aio_context(), NULL);
+
+        /* A context that cannot have a ring falls back to the pool. */
+        if (ring) {
+            ret = luring_co_submit(ring, s->fd, offset, qiov->iov,
+                                   qiov->niov,
+                                   is_write ? LURING_WRITE : LURING_READ);
+            qemu_iovec_destroy(&slice);
+            return ret;
+        }
+    }
 
 #ifdef RWF_NOWAIT
     /*
@@ -342,9 +357,27 @@ static int file_worker_flush(void *opaque)
 
 static int coroutine_fn file_co_flush_to_disk(BlockDriverState *bs)
 {
-    FileRequest req = { .s = bs->opaque };
+    BDRVFileState *s = bs->opaque;
+    FileRequest req = { .s = s };
+    LuringState *ring = NULL;
+    int err, ret;
 
-    return thread_pool_submit_co(file_worker_flush, &req);
+    if (s->use_io_uring) {
+        ring = aio_get_linux_io_uring(qemu_get_current_aio_context(), NULL);
+    }
+    if (!ring) {
+        return thread_pool_submit_co(file_worker_flush, &req);
+    }
+    /* The same sticky failure as file_worker_flush(). */
+    err = g_atomic_int_get(&s->flush_errno);
+    if (err) {
+        return -err;
+    }
+    ret = luring_co_submit(ring, s->fd, 0, NULL, 0, LURING_FDATASYNC);
+    if (ret < 0) {
+        g_atomic_int_set(&s->flush_errno, -ret);
+    }
+    return ret;
 }
 
 /* ---- Write-zeroes and discard ----------------------------------------- */
@@ -594,9 +627,20 @@ static int file_setup_aio(BlockDriverState *bs, FileAioMode aio,
     AioContext *ctx;
 
     if (aio == FILE_AIO_IO_URING) {
-        error_setg(errp, "aio=io_uring was specified, but is not supported "
-                   "in this build.");
-        return -EINVAL;
+        /* Unlike libaio, io_uring is asynchronous with or without O_DIRECT. */
+        if (!luring_available()) {
+            error_setg(errp, "aio=io_uring was specified, but is not "
+                       "supported in this build.");
+            return -EINVAL;
+        }
+        ctx = bs->aio_context ? bs->aio_context :
+              qemu_get_current_aio_context();
+        if (!aio_get_linux_io_uring(ctx, errp)) {
+            error_prepend(errp, "Unable to use io_uring: ");
+            return -EINVAL;
+        }
+        s->use_io_uring = true;
+        return 0;
     }
     if (aio != FILE_AIO_NATIVE) {
         return 0;

@@ -26,6 +26,7 @@ typedef struct BDRVFileState {
     int open_flags;             /* as passed to open(2) */
     bool is_regular;            /* S_ISREG; else a block/char device */
     bool use_linux_aio;
+    bool use_io_uring;          /* reads, writes and flushes */
     bool use_lock;
     /* Lock bytes held: bit i of each means byte BASE + i is locked. */
     uint64_t locked_perm;

@@ -9,6 +9,7 @@
 
 #include "util/aio.h"
 #include "util/linux-aio.h"
+#include "util/io-uring.h"
 
 typedef struct AioHandler {
     GPollFD pfd;          /* also registered with the GSource */
@@ -44,6 +45,7 @@ struct AioContext {
 
     GSource *source;              /* lazily created, see aio-gsource.c */
     LinuxAioState *linux_aio;     /* lazily created, see linux-aio.c */
+    LuringState *io_uring;        /* lazily created, see io-uring.c */
 };
 
 struct QEMUTimer {

@@ -73,6 +73,9 @@ void aio_context_unref(AioContext *ctx)
     if (ctx->linux_aio) {
         laio_cleanup(ctx->linux_aio);
     }
+    if (ctx->io_uring) {
+        luring_cleanup(ctx->io_uring);
+    }
     qemu_bh_delete(ctx->co_schedule_bh);
     /*
      * Oneshot BHs that never ran are freed without running.  Other BHs

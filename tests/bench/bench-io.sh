@@ -7,7 +7,8 @@
 # none) and aio=native, by three programs: qemu-img bench, emblock
 # (`bench-io queue`: 32 coroutines calling blk_co_pread/blk_co_pwrite) and
 # bare libaio (`bench-io queue-bare`, no block layer and no event loop: the
-# ceiling).  Two offset patterns:
+# ceiling); then the reads again with aio=io_uring (qemu-img bench -i
+# io_uring and emblock only).  Two offset patterns:
 #   seq   qemu-img bench's own: each request starts one request size after
 #         the previous one was issued, wrapping at end of file;
 #   rand  uniformly random 4 KiB-aligned offsets over the whole file.
@@ -164,6 +165,19 @@ echo "  rand: uniformly random 4 KiB-aligned offsets, fixed seed" \
      "(emblock and bare libaio draw the same sequence)"
 echo "  bare libaio: io_submit/io_getevents on an O_DIRECT fd, no event" \
      "loop: the ceiling"
+echo
+
+QD_URING_OPTS="-d 32 -s 4k -t none -i io_uring"
+echo "The same reads with aio=io_uring (ops/s; emblock shows - when built" \
+     "without liburing or refused a ring)"
+printf "  %-34s %-5s %10s %10s %8s\n" "offset pattern" op qemu-img emblock \
+       "e/qemu"
+# shellcheck disable=SC2086
+measure "$COUNT" read seq "qemu emblock" $QD_URING_OPTS
+row "seq (qemu-img bench's pattern)" read no_bare
+# shellcheck disable=SC2086
+measure "$COUNT" read rand "emblock" $QD_URING_OPTS
+row "rand (qemu-img cannot; uniform)" read no_bare
 echo
 
 COUNT_1M=$((BYTES >> 20))

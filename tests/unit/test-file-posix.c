@@ -15,17 +15,20 @@
  *
  * Allocation checks leave slack for file-system metadata and assume
  * 4 KiB-or-smaller file-system blocks (true for ext4, XFS, btrfs, tmpfs).
- * Tests that need O_DIRECT or libaio are skipped when the temporary
- * directory's file system or the build lacks them.
+ * Tests that need O_DIRECT, libaio or io_uring are skipped when the
+ * temporary directory's file system, the build or the kernel lacks them.
  */
 #include "util/osdep.h"
 #include "block/block-int.h"
 #include "block/block-backend.h"
+#include "util/io-uring.h"
 #include "util/linux-aio.h"
+#include "deny-syscall.h"
 
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #define KiB 1024LL
 #define MiB (1024 * KiB)
@@ -518,6 +521,115 @@ static void test_rw_native(void)
     unlink(path);
 }
 
+/*
+ * Whether the build has io_uring and the kernel gives this process a ring
+ * (a sysctl or a container's seccomp profile may refuse it).
+ */
+static bool io_uring_works(void)
+{
+    Error *err = NULL;
+
+    if (!luring_available()) {
+        return false;
+    }
+    if (!aio_get_linux_io_uring(qemu_get_current_aio_context(), &err)) {
+        error_free(err);
+        return false;
+    }
+    return true;
+}
+
+/* Skips the test, saying why, unless io_uring_works(). */
+static bool skip_without_io_uring(void)
+{
+    Error *err = NULL;
+
+    if (!luring_available()) {
+        g_test_skip("built without liburing");
+        return true;
+    }
+    if (!aio_get_linux_io_uring(qemu_get_current_aio_context(), &err)) {
+        g_autofree char *msg = g_strdup_printf("io_uring unavailable: %s",
+                                               error_get_pretty(err));
+
+        g_test_skip(msg);
+        error_free(err);
+        return true;
+    }
+    return false;
+}
+
+/*
+ * aio=io_uring, buffered or O_DIRECT.  The I/O runs in a child in which
+ * the system calls of the thread-pool path (preadv, pwritev, fdatasync)
+ * fail, so it passes only if reads, writes and flushes really go through
+ * the ring.  With O_DIRECT only aligned requests are made: the core pads
+ * unaligned ones with vectors that the driver bounces on the pool.
+ */
+static void check_rw_io_uring(const char *name, const char *extra,
+                              bool aligned_only)
+{
+    static const long pool_syscalls[] = {
+        __NR_preadv, __NR_pwritev, __NR_preadv2, __NR_pwritev2,
+        __NR_fdatasync, __NR_fsync,
+    };
+    g_autofree char *path = test_path(name);
+    size_t len = 192 * KiB;
+    uint8_t *wbuf, *rbuf;
+    BlockBackend *blk;
+    int fd;
+
+    g_assert_cmpint(create_image(path, 1 * MiB, "off", NULL), ==, 0);
+    blk = open_blk(path, extra);
+    if (deny_syscall_supported()) {
+        g_assert_cmpint(deny_syscalls(pool_syscalls,
+                                      G_N_ELEMENTS(pool_syscalls), EPERM),
+                        ==, 0);
+    }
+    if (!aligned_only) {
+        check_round_trip(blk, path);
+        goto out;
+    }
+    wbuf = qemu_blockalign(4096, len);
+    rbuf = qemu_blockalign(4096, len);
+    for (size_t i = 0; i < len; i++) {
+        wbuf[i] = i * 11 + 5;
+    }
+    g_assert_cmpint(blk_pwrite(blk, 64 * KiB, len, wbuf, 0), ==, 0);
+    g_assert_cmpint(blk_flush(blk), ==, 0);
+    g_assert_cmpint(blk_pread(blk, 64 * KiB, len, rbuf, 0), ==, 0);
+    g_assert_cmpmem(rbuf, len, wbuf, len);
+    g_assert_cmpint(blk_pread(blk, 0, 64 * KiB, rbuf, 0), ==, 0);
+    g_assert_true(buf_is(rbuf, 0, 64 * KiB));
+    /* The bytes really are in the file. */
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    g_assert_cmpint(pread(fd, rbuf, len, 64 * KiB), ==, len);
+    g_assert_cmpmem(rbuf, len, wbuf, len);
+    close(fd);
+    qemu_vfree(wbuf);
+    qemu_vfree(rbuf);
+out:
+    blk_unref(blk);
+    unlink(path);
+}
+
+static void test_rw_io_uring(void)
+{
+    if (skip_without_io_uring()) {
+        return;
+    }
+    if (g_test_subprocess()) {
+        if (direct_io_works()) {
+            check_rw_io_uring("uring-direct.raw",
+                              "cache.direct=on,aio=io_uring", true);
+        }
+        check_rw_io_uring("uring.raw", "aio=io_uring", false);
+        return;
+    }
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed();
+}
+
 /* O_DIRECT with buffers the kernel would refuse: the driver bounces. */
 static void check_misaligned_buffers(const char *extra)
 {
@@ -549,6 +661,9 @@ static void test_rw_misaligned_buffer(void)
     check_misaligned_buffers("cache.direct=on");
     if (laio_available()) {
         check_misaligned_buffers("cache.direct=on,aio=native");
+    }
+    if (io_uring_works()) {
+        check_misaligned_buffers("cache.direct=on,aio=io_uring");
     }
 }
 
@@ -586,11 +701,19 @@ static void test_rw_short_read(void)
 {
     check_short_read(NULL, 0);
     check_short_read(NULL, 4096);
+    if (io_uring_works()) {
+        check_short_read("aio=io_uring", 0);
+        check_short_read("aio=io_uring", 4096);
+    }
     if (direct_io_works()) {
         check_short_read("cache.direct=on", 0);
         check_short_read("cache.direct=on", 4096);
         if (laio_available()) {
             check_short_read("cache.direct=on,aio=native", 4096);
+        }
+        if (io_uring_works()) {
+            check_short_read("cache.direct=on,aio=io_uring", 0);
+            check_short_read("cache.direct=on,aio=io_uring", 4096);
         }
     }
 }
@@ -1092,15 +1215,43 @@ static void test_open_errors(void)
     check_open_error(path, "aio=native",
                      "aio=native was specified, but it requires "
                      "cache.direct=on, which was not specified.");
-    check_open_error(path, "aio=io_uring",
-                     "aio=io_uring was specified, but is not supported in "
-                     "this build.");
+    if (!luring_available()) {
+        check_open_error(path, "aio=io_uring",
+                         "aio=io_uring was specified, but is not supported "
+                         "in this build.");
+    }
     check_open_error(path, "aio=bogus", NULL);
     check_open_error(path, "locking=maybe", NULL);
     check_open_error(test_dir, "read-only=on",
                      "A regular file was expected by the 'file' driver, but "
                      "something else was given");
     unlink(path);
+}
+
+/* A kernel refusing the ring fails the open with qemu-io's message. */
+static void test_open_io_uring_refused(void)
+{
+    g_autofree char *path = test_path("refused.raw");
+
+    if (!luring_available()) {
+        g_test_skip("built without liburing");
+        return;
+    }
+    if (!deny_syscall_supported()) {
+        g_test_skip("seccomp unavailable: cannot simulate a refusal");
+        return;
+    }
+    if (g_test_subprocess()) {
+        g_assert_cmpint(create_image(path, 64 * KiB, "off", NULL), ==, 0);
+        g_assert_cmpint(deny_syscall(__NR_io_uring_setup, EPERM), ==, 0);
+        check_open_error(path, "aio=io_uring",
+                         "Unable to use io_uring: failed to init linux "
+                         "io_uring ring");
+        unlink(path);
+        return;
+    }
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed();
 }
 
 static void test_open_read_only(void)
@@ -1247,6 +1398,7 @@ int main(int argc, char **argv)
     g_test_add_func("/file-posix/rw/buffered", test_rw_buffered);
     g_test_add_func("/file-posix/rw/direct", test_rw_direct);
     g_test_add_func("/file-posix/rw/native", test_rw_native);
+    g_test_add_func("/file-posix/rw/io-uring", test_rw_io_uring);
     g_test_add_func("/file-posix/rw/misaligned-buffer",
                     test_rw_misaligned_buffer);
     g_test_add_func("/file-posix/rw/short-read", test_rw_short_read);
@@ -1266,6 +1418,8 @@ int main(int argc, char **argv)
     g_test_add_func("/file-posix/truncate/direct-full",
                     test_truncate_direct_full);
     g_test_add_func("/file-posix/open/errors", test_open_errors);
+    g_test_add_func("/file-posix/open/io-uring-refused",
+                    test_open_io_uring_refused);
     g_test_add_func("/file-posix/open/read-only", test_open_read_only);
     g_test_add_func("/file-posix/locking", test_locking);
 
