@@ -9,37 +9,13 @@
 #include "util/aio.h"
 #include "util/coroutine.h"
 #include "util/thread-pool.h"
+#include "aio-test-util.h"
 
-#include <fcntl.h>
-
-#define TIMEOUT_NS (10 * 1000000000LL)
+/* Poll the main context until @cond holds; fail after a timeout. */
+#define POLL_UNTIL(cond) AIO_TEST_POLL_UNTIL(ctx, cond)
 
 static AioContext *ctx;
 static GThread *main_thread;
-
-typedef struct Watchdog {
-    QEMUTimer *timer;
-    bool fired;
-} Watchdog;
-
-static void watchdog_cb(void *opaque)
-{
-    ((Watchdog *)opaque)->fired = true;
-}
-
-/* Poll the main context until @cond holds; fail after TIMEOUT_NS. */
-#define POLL_UNTIL(cond)                                                \
-    do {                                                                \
-        Watchdog wd_ = { 0 };                                           \
-                                                                        \
-        wd_.timer = aio_timer_new(ctx, watchdog_cb, &wd_);              \
-        timer_mod_ns(wd_.timer, qemu_clock_get_ns() + TIMEOUT_NS);      \
-        while (!(cond) && !wd_.fired) {                                 \
-            aio_poll(ctx, true);                                        \
-        }                                                               \
-        g_assert_false(wd_.fired);                                      \
-        timer_free(wd_.timer);                                          \
-    } while (0)
 
 /* Many coroutines, each waiting for its own blocking call. */
 
@@ -132,7 +108,7 @@ static int file_io_func(void *arg)
     return 0;
 }
 
-enum { FILE_BLOCKS = 64, FILE_BLOCK = 4096 };
+enum { FILE_BLOCKS = 64, FILE_BLOCK = AIO_TEST_BLOCK };
 
 typedef struct FileJob {
     int fd;
@@ -140,15 +116,7 @@ typedef struct FileJob {
     int write_ret;
     int read_ret;
     bool verified;
-    unsigned *finished;
 } FileJob;
-
-static void fill_pattern(uint8_t *buf, unsigned block)
-{
-    for (unsigned i = 0; i < FILE_BLOCK; i++) {
-        buf[i] = (uint8_t)(block * 37 + i * 7 + (i >> 8));
-    }
-}
 
 static void coroutine_fn file_job_co(void *opaque)
 {
@@ -162,7 +130,7 @@ static void coroutine_fn file_job_co(void *opaque)
         .offset = (off_t)fj->block * FILE_BLOCK,
     };
 
-    fill_pattern(wbuf, fj->block);
+    aio_test_fill_pattern(wbuf, FILE_BLOCK, fj->block);
     memcpy(expect, wbuf, FILE_BLOCK);
     io.buf = wbuf;
     io.write = true;
@@ -172,46 +140,31 @@ static void coroutine_fn file_job_co(void *opaque)
     io.write = false;
     fj->read_ret = thread_pool_submit_co(file_io_func, &io);
     fj->verified = memcmp(rbuf, expect, FILE_BLOCK) == 0;
-    (*fj->finished)++;
 }
 
 static void test_file_io(void)
 {
-    g_autofree char *path = g_build_filename(g_get_tmp_dir(),
-                                             "emblock-tp-XXXXXX", NULL);
     FileJob jobs[FILE_BLOCKS];
-    unsigned finished = 0;
-    uint8_t *whole = g_malloc(FILE_BLOCK);
-    uint8_t *expect = g_malloc(FILE_BLOCK);
-    int fd = g_mkstemp(path);
+    AioTestFile tf;
 
-    g_assert_cmpint(fd, >=, 0);
-    unlink(path);
+    aio_test_file_open(&tf, "emblock-tp", false);
     for (unsigned i = 0; i < FILE_BLOCKS; i++) {
         /* Write the blocks in a scrambled order. */
         unsigned block = (i * 29) % FILE_BLOCKS;
 
-        jobs[i] = (FileJob){ .fd = fd, .block = block,
-                             .finished = &finished };
-        qemu_coroutine_enter(qemu_coroutine_create(file_job_co, &jobs[i]));
+        jobs[i] = (FileJob){ .fd = tf.fd, .block = block };
     }
-    POLL_UNTIL(finished == FILE_BLOCKS);
+    aio_test_run_coroutines(ctx, file_job_co, jobs, sizeof(jobs[0]),
+                            FILE_BLOCKS);
     for (unsigned i = 0; i < FILE_BLOCKS; i++) {
         g_assert_cmpint(jobs[i].write_ret, ==, 0);
         g_assert_cmpint(jobs[i].read_ret, ==, 0);
         g_assert_true(jobs[i].verified);
     }
     /* Check the file itself, independently of the pool. */
-    g_assert_cmpint(lseek(fd, 0, SEEK_END), ==, FILE_BLOCKS * FILE_BLOCK);
-    for (unsigned b = 0; b < FILE_BLOCKS; b++) {
-        g_assert_cmpint(pread(fd, whole, FILE_BLOCK, (off_t)b * FILE_BLOCK),
-                        ==, FILE_BLOCK);
-        fill_pattern(expect, b);
-        g_assert_cmpmem(whole, FILE_BLOCK, expect, FILE_BLOCK);
-    }
-    close(fd);
-    g_free(whole);
-    g_free(expect);
+    g_assert_cmpint(lseek(tf.fd, 0, SEEK_END), ==, FILE_BLOCKS * FILE_BLOCK);
+    aio_test_check_blocks(tf.fd, FILE_BLOCKS, 0);
+    aio_test_file_close(&tf);
 }
 
 /* An error from the worker function reaches the coroutine. */
