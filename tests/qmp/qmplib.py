@@ -6,11 +6,16 @@
 
 import json
 import os
+import random
 import select
+import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import time
+import traceback
 
 
 class QmpTimeout(Exception):
@@ -279,3 +284,143 @@ def shape(value, key=None, facts=(), filtered=None):
     if value is None:
         return 'null'
     return 'str'
+
+
+# Shared by the test scripts: checks, processes, transcripts, main().
+
+class Fail(Exception):
+    """A check of a test script failed."""
+
+
+def check(cond, what, *detail):
+    """Raise Fail('@what detail...') unless @cond holds; each detail is
+    appended as its repr."""
+    if not cond:
+        raise Fail(what + ''.join(' %r' % (d,) for d in detail))
+
+
+def kill_proc(proc):
+    """Kill @proc (a subprocess.Popen) if it still runs, and reap it;
+    a process that has exited is left as it is."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def comparison_tools(emblock, qemu=None):
+    """(qemu-storage-daemon, qemu-img, image tool) for a comparison run:
+    QEMU's daemon is @qemu (given on the command line) or else found by
+    qemu_tool(); qemu-img is found by qemu_tool() (None when missing);
+    the image tool is qemu-img, or without it emblock-img from the build
+    directory of @emblock (the path of emblock-storage-daemon)."""
+    qemu = qemu or qemu_tool('qemu-storage-daemon', 'QEMU_STORAGE_DAEMON')
+    qemu_img = qemu_tool('qemu-img', 'QEMU_IMG')
+    img = qemu_img or os.path.join(os.path.dirname(emblock), 'img',
+                                   'emblock-img')
+    return qemu, qemu_img, img
+
+
+def skip_comparison(qemu, qemu_img):
+    """True, after printing the SKIP line, when there is nothing to
+    compare with: @qemu (qemu-storage-daemon) is unset or not executable,
+    or @qemu_img is unset.  False, printing nothing, otherwise."""
+    if not qemu or not os.access(qemu, os.X_OK) or not qemu_img:
+        print('SKIP: qemu-storage-daemon or qemu-img not installed, '
+              'nothing to compare with')
+        return True
+    return False
+
+
+def dump_transcript(title, replies, events):
+    """Print a transcript: @replies as (command, reply) and @events as
+    (event name, data) pairs, each value as sorted JSON."""
+    print('--- %s' % title)
+    for name, r in replies:
+        print('  %-24s %s' % (name, json.dumps(r, sort_keys=True)))
+    for name, d in events:
+        print('  event %-18s %s' % (name, json.dumps(d, sort_keys=True)))
+
+
+def transcripts_agree(er, ee, qr, qe):
+    """Whether emblock's transcript (replies @er, events @ee) agrees with
+    QEMU's (@qr, @qe): the same commands in the same order, equal replies
+    past the first (the greeting, whose versions differ by design) and
+    equal events.  Every difference found is printed."""
+    ok = True
+    if [n for n, _ in er] != [n for n, _ in qr]:
+        print('different command sequences')
+        ok = False
+    for (n, a), (_, b) in zip(er[1:], qr[1:]):
+        if a != b:
+            print('reply to %s differs:\n  emblock %s\n  qemu    %s' %
+                  (n, json.dumps(a, sort_keys=True),
+                   json.dumps(b, sort_keys=True)))
+            ok = False
+    if ee != qe:
+        print('events differ')
+        ok = False
+    return ok
+
+
+def run_in_tempdir(prefix, body, errors, trace=False):
+    """body(top) with @top a new temporary directory (named @prefix...)
+    that is removed afterwards, whatever happens; body's result is
+    returned.  An exception of a class in @errors is reported as a
+    'FAIL: ...' line (with the traceback and the exception's class name
+    when @trace) and gives 1; any other exception propagates."""
+    top = tempfile.mkdtemp(prefix=prefix)
+    try:
+        return body(top)
+    except errors as e:
+        if trace:
+            traceback.print_exc(file=sys.stdout)
+            print('FAIL: %s: %s' % (type(e).__name__, e))
+        else:
+            print('FAIL: %s' % e)
+        return 1
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def write_random_image(path, size, seed, extents):
+    """A raw image @path of @size bytes: pseudo-random data from
+    random.Random(@seed), drawn in order, in each (offset, length) of
+    @extents, zeroes (a hole) elsewhere.  The same arguments always give
+    the same bytes."""
+    rnd = random.Random(seed)
+    with open(path, 'wb') as f:
+        f.truncate(size)
+        for off, length in extents:
+            f.seek(off)
+            f.write(rnd.randbytes(length))
+
+
+def start_stdio_daemon(popen, args):
+    """Start a daemon whose QMP monitor is on its stdin/stdout:
+    @popen(@args, stdin=..., stdout=...) (a callable taking Popen's
+    keywords) is given the far ends of two new pipes, which are closed
+    here once it has started.  Returns (the process, a PipeQmpClient on
+    the near ends, not negotiated)."""
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    p = popen(args, stdin=in_r, stdout=out_w)
+    os.close(in_r)
+    os.close(out_w)
+    return p, PipeQmpClient(out_r, in_w)
+
+
+class BinaryRun:
+    """What one test run of a daemon @binary needs: its working
+    directory @workdir (.wd, files named with .path()), whether the
+    binary is emblock's (@emblock, else QEMU's) and the image tool @img
+    (qemu-img, else emblock-img)."""
+
+    def __init__(self, binary, workdir, emblock, img):
+        self.binary = binary
+        self.wd = workdir
+        self.emblock = emblock
+        self.img = img
+
+    def path(self, name):
+        """@name in the working directory."""
+        return os.path.join(self.wd, name)

@@ -36,18 +36,16 @@
 import ctypes
 import json
 import os
-import random
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmplib  # noqa: E402
+from qmplib import Fail, check  # noqa: E402
 
 MiB = 1 << 20
 SIZE = 8 * MiB
@@ -77,25 +75,7 @@ def known_fixups(nodes, emblock):
     return nodes
 
 
-class Fail(Exception):
-    pass
-
-
-def check(cond, what, *detail):
-    if not cond:
-        raise Fail(what + ''.join(' %r' % (d,) for d in detail))
-
-
-class Env:
-    def __init__(self, binary, workdir, emblock, img):
-        self.binary = binary
-        self.wd = workdir
-        self.emblock = emblock
-        self.img = img              # qemu-img, else emblock-img
-
-    def path(self, name):
-        return os.path.join(self.wd, name)
-
+class Env(qmplib.BinaryRun):
     def sock_args(self, sock, cid='m0'):
         return ['--chardev', 'socket,id=%s,path=%s,server=on,wait=off' %
                 (cid, sock), '--monitor', 'chardev=%s' % cid]
@@ -157,6 +137,18 @@ def read_to_eof(client, timeout=20.0):
             return out
 
 
+def quit_daemon(p, quitter, reader, what):
+    """quit sent over @quitter succeeds, then @reader (the stdio client)
+    gets no more output before EOF and the daemon @p exits 0.  @what
+    names the case in the failure messages."""
+    r = quitter.cmd('quit')
+    check(r == {'return': {}}, '%s: quit' % what, r)
+    rest = read_to_eof(reader, 10)
+    check(rest == [], '%s: output after quit' % what, rest)
+    rc = wait_exit(p)
+    check(rc == 0, '%s: exit status' % what, rc)
+
+
 def job_seq(events, job):
     """@job's statuses and block job events, in order."""
     seq = []
@@ -171,26 +163,17 @@ def job_seq(events, job):
 
 
 def write_raw(path):
-    rnd = random.Random(4711)
-    with open(path, 'wb') as f:
-        f.truncate(SIZE)
-        f.write(rnd.randbytes(5 * MiB))
-        f.seek(6 * MiB)
-        f.write(rnd.randbytes(2 * MiB))
+    qmplib.write_random_image(path, SIZE, 4711,
+                              ((0, 5 * MiB), (6 * MiB, 2 * MiB)))
 
 
 # The cases.  Each checks what it must and returns what is compared.
 
 def case_stdio(env):
     sock, pidf = env.path('s.sock'), env.path('s.pid')
-    in_r, in_w = os.pipe()
-    out_r, out_w = os.pipe()
-    p = env.popen(['--chardev', 'stdio,id=io', '--monitor', 'chardev=io',
-                   '--pidfile', pidf] + env.sock_args(sock),
-                  stdin=in_r, stdout=out_w)
-    os.close(in_r)
-    os.close(out_w)
-    c = qmplib.PipeQmpClient(out_r, in_w)
+    p, c = qmplib.start_stdio_daemon(
+        env.popen, ['--chardev', 'stdio,id=io', '--monitor', 'chardev=io',
+                    '--pidfile', pidf] + env.sock_args(sock))
     s = None
     try:
         g = c.greeting()
@@ -227,12 +210,7 @@ def case_stdio(env):
         r = s.cmd('query-version')
         check('return' in r, 'socket monitor after stdin EOF', r)
         check(p.poll() is None, 'daemon exited at end of stdin')
-        r = s.cmd('quit')
-        check(r == {'return': {}}, 'quit', r)
-        rest = read_to_eof(c, 10)
-        check(rest == [], 'stdout after end of input', rest)
-        rc = wait_exit(p)
-        check(rc == 0, 'exit status', rc)
+        quit_daemon(p, s, c, 'quit over the socket after end of input')
         check(not os.path.exists(pidf), 'pid file left behind')
         if env.emblock:
             check(not os.path.exists(sock), 'socket left behind')
@@ -240,31 +218,17 @@ def case_stdio(env):
         c.close()
         if s:
             s.close()
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        qmplib.kill_proc(p)
 
     # quit over stdio itself
-    in_r, in_w = os.pipe()
-    out_r, out_w = os.pipe()
-    p = env.popen(['--chardev', 'stdio,id=io', '--monitor', 'chardev=io'],
-                  stdin=in_r, stdout=out_w)
-    os.close(in_r)
-    os.close(out_w)
-    c = qmplib.PipeQmpClient(out_r, in_w)
+    p, c = qmplib.start_stdio_daemon(
+        env.popen, ['--chardev', 'stdio,id=io', '--monitor', 'chardev=io'])
     try:
         c.negotiate()
-        r = c.cmd('quit')
-        check(r == {'return': {}}, 'quit over stdio', r)
-        rest = read_to_eof(c, 10)
-        check(rest == [], 'output after quit', rest)
-        rc = wait_exit(p)
-        check(rc == 0, 'exit status after quit over stdio', rc)
+        quit_daemon(p, c, c, 'quit over stdio')
     finally:
         c.close()
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        qmplib.kill_proc(p)
     return {'events': seq_c}
 
 
@@ -295,9 +259,7 @@ def case_pidfile(env):
         check(not os.path.exists(pidf), 'pid file left behind')
         c.close()
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        qmplib.kill_proc(p)
     return {'lock-message': msg}
 
 
@@ -433,9 +395,7 @@ def case_blockdev(env):
         rc = wait_exit(p)
         check(rc == 0, 'exit status', rc)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        qmplib.kill_proc(p)
     env.img_ok('j.qcow2')
     return {'nodes': shape}
 
@@ -628,19 +588,14 @@ def main():
         print('FAIL: cannot become a child subreaper')
         return 1
     emblock = os.path.abspath(sys.argv[1])
-    qemu = sys.argv[2] if len(sys.argv) > 2 else \
-        qmplib.qemu_tool('qemu-storage-daemon', 'QEMU_STORAGE_DAEMON')
-    qemu_img = qmplib.qemu_tool('qemu-img', 'QEMU_IMG')
-    img = qemu_img or os.path.join(os.path.dirname(emblock), 'img',
-                                   'emblock-img')
-    top = tempfile.mkdtemp(prefix='daemon-options-')
-    try:
+    qemu, qemu_img, img = qmplib.comparison_tools(
+        emblock, sys.argv[2] if len(sys.argv) > 2 else None)
+
+    def body(top):
         print('emblock-storage-daemon:')
         os.mkdir(os.path.join(top, 'emblock'))
         er = run_all(emblock, os.path.join(top, 'emblock'), True, img)
-        if not qemu or not os.access(qemu, os.X_OK) or not qemu_img:
-            print('SKIP: qemu-storage-daemon or qemu-img not installed, '
-                  'nothing to compare with')
+        if qmplib.skip_comparison(qemu, qemu_img):
             return 77
         print('qemu-storage-daemon:')
         os.mkdir(os.path.join(top, 'qemu'))
@@ -658,11 +613,8 @@ def main():
             return 1
         print('PASS: emblock-storage-daemon agrees with qemu-storage-daemon')
         return 0
-    except Fail as e:
-        print('FAIL: %s' % e)
-        return 1
-    finally:
-        shutil.rmtree(top, ignore_errors=True)
+
+    return qmplib.run_in_tempdir('daemon-options-', body, Fail)
 
 
 if __name__ == '__main__':

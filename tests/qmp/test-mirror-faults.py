@@ -43,7 +43,6 @@
 # emblock scenarios have run and passed); 1 on failure.
 
 import os
-import random
 import shutil
 import sys
 import tempfile
@@ -52,21 +51,13 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmplib  # noqa: E402
+from qmplib import Fail, check  # noqa: E402
 
 MiB = 1 << 20
 SIZE = 4 * MiB
 FAULT_SECTOR = (MiB + 128 * 1024) // 512    # inside the second MiB
 EIO, ENOSPC = 5, 28
 STRERROR = {EIO: 'Input/output error', ENOSPC: 'No space left on device'}
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what, *detail):
-    if not cond:
-        raise Fail(what + ''.join(' %r' % (d,) for d in detail))
 
 
 class Scenario:
@@ -181,9 +172,7 @@ def collapse(seq):
 
 
 def write_source(path):
-    rnd = random.Random(20250612)
-    with open(path, 'wb') as f:
-        f.write(rnd.randbytes(SIZE))
+    qmplib.write_random_image(path, SIZE, 20250612, ((0, SIZE),))
 
 
 class Session:

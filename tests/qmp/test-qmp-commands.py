@@ -34,15 +34,12 @@
 
 import json
 import os
-import random
-import shutil
 import signal
 import sys
-import tempfile
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmplib  # noqa: E402
+from qmplib import Fail, check  # noqa: E402
 
 MiB = 1 << 20
 SIZE = 8 * MiB
@@ -104,23 +101,10 @@ def known_fixups(value):
     return value
 
 
-class Fail(Exception):
-    pass
-
-
-def check(cond, what, *detail):
-    if not cond:
-        raise Fail(what + ''.join(' %r' % (d,) for d in detail))
-
-
 def write_source(path):
     """Pseudo-random data everywhere but a 1 MiB hole at 6 MiB."""
-    rnd = random.Random(20250601)
-    with open(path, 'wb') as f:
-        f.truncate(SIZE)
-        f.write(rnd.randbytes(6 * MiB))
-        f.seek(7 * MiB)
-        f.write(rnd.randbytes(1 * MiB))
+    qmplib.write_random_image(path, SIZE, 20250601,
+                              ((0, 6 * MiB), (7 * MiB, 1 * MiB)))
 
 
 def event_list(client, first=0):
@@ -140,17 +124,11 @@ def status_seq(client, job_id, first=0):
     return out
 
 
-class Session:
+class Session(qmplib.BinaryRun):
     def __init__(self, binary, workdir, emblock, img):
-        self.binary = binary
-        self.wd = workdir
-        self.emblock = emblock
-        self.img = img          # qemu-img, else emblock-img
+        super().__init__(binary, workdir, emblock, img)
         self.replies = []       # (command, shape of the reply)
         self.c = None
-
-    def path(self, name):
-        return os.path.join(self.wd, name)
 
     def cmd(self, name, args=None, record=True, timeout=10.0):
         r = self.c.cmd(name, args, timeout=timeout)
@@ -199,6 +177,20 @@ class Session:
         check(isinstance(j['len'], int) and isinstance(j['offset'], int) and
               0 <= j['offset'] <= j['len'], 'len/offset', j)
         return j
+
+    def start_mirror(self, job, target, manual=False):
+        """blockdev-mirror src -> @target as @job (sync=full, SPEED,
+        BUF_SIZE; auto-finalize and auto-dismiss off when @manual), and
+        wait until it runs.  Returns the index in self.c.events of the
+        first event after the command."""
+        first = len(self.c.events)
+        args = {'job-id': job, 'device': 'src', 'target': target,
+                'sync': 'full', 'speed': SPEED, 'buf-size': BUF_SIZE}
+        if manual:
+            args.update({'auto-finalize': False, 'auto-dismiss': False})
+        self.cmd('blockdev-mirror', args)
+        self.wait_status(job, 'running')
+        return first
 
     # The session
 
@@ -352,12 +344,7 @@ class Session:
               'dirty-bitmaps left')
 
     def mirror_complete(self):
-        first = len(self.c.events)
-        self.cmd('blockdev-mirror', {
-            'job-id': 'job0', 'device': 'src', 'target': 'tgt',
-            'sync': 'full', 'speed': SPEED, 'buf-size': BUF_SIZE,
-            'auto-finalize': False, 'auto-dismiss': False})
-        self.wait_status('job0', 'running')
+        first = self.start_mirror('job0', 'tgt', manual=True)
         j = self.job('job0')
         check(j['type'] == 'mirror' and j['status'] == 'running', 'job0', j)
         b = self.block_job('job0')
@@ -435,11 +422,7 @@ class Session:
                       'concluded', 'null'], 'job0 events', seq)
 
     def mirror_cancel(self):
-        first = len(self.c.events)
-        self.cmd('blockdev-mirror', {
-            'job-id': 'job1', 'device': 'src', 'target': 'd2',
-            'sync': 'full', 'speed': SPEED, 'buf-size': BUF_SIZE})
-        self.wait_status('job1', 'running')
+        first = self.start_mirror('job1', 'd2')
         b = self.block_job('job1')
         check(not b['ready'] and b['status'] == 'running' and
               b['auto-finalize'] and b['auto-dismiss'], 'job1', b)
@@ -459,12 +442,7 @@ class Session:
 
     def block_job_verbs(self):
         """The block-job-* spellings, on a mirror src -> d3."""
-        first = len(self.c.events)
-        self.cmd('blockdev-mirror', {
-            'job-id': 'job2', 'device': 'src', 'target': 'd3',
-            'sync': 'full', 'speed': SPEED, 'buf-size': BUF_SIZE,
-            'auto-finalize': False, 'auto-dismiss': False})
-        self.wait_status('job2', 'running')
+        first = self.start_mirror('job2', 'd3', manual=True)
         self.cmd('block-job-pause', {'device': 'job2'})
         self.wait_status('job2', 'paused')
         self.cmd('block-job-set-speed', {'device': 'job2', 'speed': 0})
@@ -510,68 +488,41 @@ class Session:
               not info.get('dirty-flag'), 'img info dst.qcow2', info)
 
 
-def dump(title, replies, events):
-    print('--- %s' % title)
-    for name, r in replies:
-        print('  %-24s %s' % (name, json.dumps(r, sort_keys=True)))
-    for name, d in events:
-        print('  event %-18s %s' % (name, json.dumps(d, sort_keys=True)))
-
-
 def main():
     signal.alarm(110)           # never outlive meson's timeout
     emblock = os.path.abspath(sys.argv[1])
-    qemu = sys.argv[2] if len(sys.argv) > 2 else \
-        qmplib.qemu_tool('qemu-storage-daemon', 'QEMU_STORAGE_DAEMON')
-    qemu_img = qmplib.qemu_tool('qemu-img', 'QEMU_IMG')
     # Without qemu-img, emblock's own tool checks the images.
-    img = qemu_img or os.path.join(os.path.dirname(emblock), 'img',
-                                   'emblock-img')
-    top = tempfile.mkdtemp(prefix='qmp-commands-')
-    try:
+    qemu, qemu_img, img = qmplib.comparison_tools(
+        emblock, sys.argv[2] if len(sys.argv) > 2 else None)
+
+    def body(top):
         os.mkdir(os.path.join(top, 'emblock'))
         er, ee = Session(emblock, os.path.join(top, 'emblock'), True,
                          img).run()
         print('emblock-storage-daemon: %d replies, %d events, all checks '
               'passed (images checked with %s)' %
               (len(er), len(ee), os.path.basename(img)))
-        if not qemu or not os.access(qemu, os.X_OK) or not qemu_img:
-            dump('emblock', er, ee)
-            print('SKIP: qemu-storage-daemon or qemu-img not installed, '
-                  'nothing to compare with')
+        if qmplib.skip_comparison(qemu, qemu_img):
+            qmplib.dump_transcript('emblock', er, ee)
             return 77
         os.mkdir(os.path.join(top, 'qemu'))
         qr, qe = Session(qemu, os.path.join(top, 'qemu'), False,
                          img).run()
-        ok = True
-        if [n for n, _ in er] != [n for n, _ in qr]:
-            print('different command sequences')
-            ok = False
-        for (n, a), (_, b) in zip(er[1:], qr[1:]):
-            if a != b:
-                print('reply to %s differs:\n  emblock %s\n  qemu    %s' %
-                      (n, json.dumps(a, sort_keys=True),
-                       json.dumps(b, sort_keys=True)))
-                ok = False
-        if ee != qe:
-            print('events differ')
-            ok = False
+        ok = qmplib.transcripts_agree(er, ee, qr, qe)
         for k in sorted(set(KNOWN)):
             print('known difference: %s' % k)
         if not ok:
-            dump('emblock', er, ee)
-            dump('qemu', qr, qe)
+            qmplib.dump_transcript('emblock', er, ee)
+            qmplib.dump_transcript('qemu', qr, qe)
             return 1
         print('PASS: %d replies and %d events agree with qemu-storage-daemon'
               % (len(er), len(ee)))
         return 0
-    except (Fail, qmplib.QmpTimeout, EOFError, OSError, KeyError,
-            ValueError, IndexError, TypeError) as e:
-        traceback.print_exc(file=sys.stdout)
-        print('FAIL: %s: %s' % (type(e).__name__, e))
-        return 1
-    finally:
-        shutil.rmtree(top, ignore_errors=True)
+
+    return qmplib.run_in_tempdir(
+        'qmp-commands-', body,
+        (Fail, qmplib.QmpTimeout, EOFError, OSError, KeyError, ValueError,
+         IndexError, TypeError), trace=True)
 
 
 if __name__ == '__main__':

@@ -21,12 +21,9 @@
 # Exit 0 when both agree; 77 (skip) when QEMU's daemon is not installed
 # (the emblock half still runs and must pass); 1 on any difference.
 
-import json
 import os
-import shutil
 import signal
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmplib  # noqa: E402
@@ -42,24 +39,8 @@ FILTER_KEYS = {'len': 'LEN', 'offset': 'OFFSET',
                'current-progress': 'PROGRESS', 'total-progress': 'PROGRESS'}
 
 
-def shape(value, key=None):
-    if key in FILTER_KEYS:
-        return FILTER_KEYS[key]
-    if isinstance(value, dict):
-        return {k: shape(v, k) for k, v in sorted(value.items())}
-    if isinstance(value, list):
-        return [shape(v) for v in value]
-    if key in ('filename', 'file') and isinstance(value, str):
-        return os.path.basename(value)
-    if key in FACT_KEYS:
-        return value
-    if isinstance(value, bool):
-        return 'bool'
-    if isinstance(value, (int, float)):
-        return 'number'
-    if value is None:
-        return 'null'
-    return 'str'
+def shape(value):
+    return qmplib.shape(value, None, FACT_KEYS, FILTER_KEYS)
 
 
 def run_session(binary, workdir):
@@ -114,57 +95,36 @@ def run_session(binary, workdir):
     return replies, events
 
 
-def dump(title, replies, events):
-    print('--- %s' % title)
-    for name, r in replies:
-        print('  %-24s %s' % (name, json.dumps(r, sort_keys=True)))
-    for name, d in events:
-        print('  event %-18s %s' % (name, json.dumps(d, sort_keys=True)))
-
-
 def main():
     signal.alarm(110)           # never outlive meson's timeout
     emblock = os.path.abspath(sys.argv[1])
     qemu = sys.argv[2] if len(sys.argv) > 2 else \
         os.environ.get('QEMU_STORAGE_DAEMON',
                        '/usr/bin/qemu-storage-daemon')
-    top = tempfile.mkdtemp(prefix='qmp-transcript-')
-    try:
+
+    def body(top):
         os.mkdir(os.path.join(top, 'emblock'))
         er, ee = run_session(emblock, os.path.join(top, 'emblock'))
         print('emblock-storage-daemon: %d replies, %d events, target ok' %
               (len(er), len(ee)))
         if not os.access(qemu, os.X_OK):
-            dump('emblock', er, ee)
+            qmplib.dump_transcript('emblock', er, ee)
             print('SKIP: %s not installed, nothing to compare with' % qemu)
             return 77
         os.mkdir(os.path.join(top, 'qemu'))
         qr, qe = run_session(qemu, os.path.join(top, 'qemu'))
-        ok = True
         # The greeting's version numbers differ by design.
-        if [n for n, _ in er] != [n for n, _ in qr]:
-            ok = False
-        for (n, a), (_, b) in zip(er[1:], qr[1:]):
-            if a != b:
-                print('reply to %s differs:\n  emblock %s\n  qemu    %s' %
-                      (n, json.dumps(a, sort_keys=True),
-                       json.dumps(b, sort_keys=True)))
-                ok = False
-        if ee != qe:
-            print('events differ')
-            ok = False
-        if not ok:
-            dump('emblock', er, ee)
-            dump('qemu', qr, qe)
+        if not qmplib.transcripts_agree(er, ee, qr, qe):
+            qmplib.dump_transcript('emblock', er, ee)
+            qmplib.dump_transcript('qemu', qr, qe)
             return 1
-        dump('both', er, ee)
+        qmplib.dump_transcript('both', er, ee)
         print('PASS: transcripts agree')
         return 0
-    except (AssertionError, qmplib.QmpTimeout, EOFError, OSError) as e:
-        print('FAIL: %s' % e)
-        return 1
-    finally:
-        shutil.rmtree(top, ignore_errors=True)
+
+    return qmplib.run_in_tempdir(
+        'qmp-transcript-', body,
+        (AssertionError, qmplib.QmpTimeout, EOFError, OSError))
 
 
 if __name__ == '__main__':

@@ -293,7 +293,7 @@ void write_pattern(BlockBackend *blk, int64_t off, int64_t len, int tag)
     g_assert_cmpint(blk_pwrite(blk, off, len, buf, 0), ==, 0);
 }
 
-/* A filter that fails reads and/or writes (test-mirror.c's, extended) */
+/* A filter that fails reads and/or writes */
 
 InjectState inject;
 

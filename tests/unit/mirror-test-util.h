@@ -1,7 +1,7 @@
 /*
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * Helpers shared by test-mirror-matrix.c and test-mirror-jobs.c: a private
+ * Helpers shared by the mirror job tests (test-mirror*.c): a private
  * temporary directory, images created with emblock's own bdrv_create(),
  * open helpers, waiting with deadlines, a record of job events, a filter
  * that injects I/O errors, and the source/target pair the job tests use.
@@ -114,7 +114,7 @@ void fill_pattern(uint8_t *buf, int64_t off, int64_t len, int tag);
 /* Write fill_pattern(off, len, tag) at @off through @blk. */
 void write_pattern(BlockBackend *blk, int64_t off, int64_t len, int tag);
 
-/* A filter that fails reads and/or writes (test-mirror.c's, extended) */
+/* A filter that fails reads and/or writes */
 
 typedef struct InjectState {
     int read_errno;             /* 0: reads pass */

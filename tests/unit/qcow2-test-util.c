@@ -108,6 +108,22 @@ BlockBackend *qt_open_ro(const char *path, const char *opts)
     return qt_open_common(path, opts, false);
 }
 
+BlockBackend *qt_open_injecting(const char *path, const char *rule)
+{
+    g_autofree char *json = g_strdup_printf(
+        "{\"driver\": \"qcow2\", \"file\": {\"driver\": \"blkdebug\", "
+        "\"inject-error\": [{%s}], "
+        "\"image\": {\"driver\": \"file\", \"filename\": \"%s\"}}}",
+        rule, path);
+    BlockDriverState *bs = bdrv_open_string(json, &error_abort);
+    BlockBackend *blk = blk_new_with_bs(bs, BLK_PERM_CONSISTENT_READ |
+                                        BLK_PERM_WRITE, BLK_PERM_ALL,
+                                        &error_abort);
+
+    bdrv_unref(bs);
+    return blk;
+}
+
 char *qt_open_err(const char *path, const char *opts, bool writable)
 {
     Error *err = NULL;
@@ -263,6 +279,23 @@ BdrvCheckResult qt_repair(const char *path, BdrvCheckMode fix)
     return r;
 }
 
+void qt_close_clean(BlockBackend *blk, const char *path)
+{
+    qt_assert_check_clean(blk);
+    blk_unref(blk);
+    qt_assert_qemu_clean(path);
+}
+
+void qt_assert_qemu_matches(const char *path, const char *raw,
+                            const uint8_t *ref, int64_t len)
+{
+    qt_write_raw(raw, ref, len);
+    qt_assert_qemu_clean(path);
+    if (qt_have_qemu()) {
+        g_assert_cmpint(qt_qemu_compare(path, raw), ==, 0);
+    }
+}
+
 void qt_write_raw(const char *path, const void *buf, size_t len)
 {
     GError *gerr = NULL;
@@ -366,5 +399,39 @@ void qt_assert_reads(BlockBackend *blk, const uint8_t *ref, int64_t off,
             g_error("byte %" PRId64 " reads 0x%02x, expected 0x%02x",
                     off + i, buf[i], ref[off + i]);
         }
+    }
+}
+
+static void coroutine_fn qt_co_op_entry(void *opaque)
+{
+    QtCoOp *op = opaque;
+
+    if (op->buf) {
+        op->ret = blk_co_pwrite(op->blk, op->off, op->len, op->buf, 0);
+    } else {
+        op->ret = blk_co_pwrite_zeroes(op->blk, op->off, op->len, op->flags);
+    }
+    op->done = true;
+    aio_wait_kick();
+}
+
+void qt_run_concurrently(QtCoOp *ops, int n)
+{
+    bool all_done;
+
+    for (int i = 0; i < n; i++) {
+        qemu_coroutine_enter(qemu_coroutine_create(qt_co_op_entry, &ops[i]));
+    }
+    do {
+        all_done = true;
+        for (int i = 0; i < n; i++) {
+            all_done &= ops[i].done;
+        }
+        if (!all_done) {
+            aio_poll(qemu_get_aio_context(), true);
+        }
+    } while (!all_done);
+    for (int i = 0; i < n; i++) {
+        g_assert_cmpint(ops[i].ret, ==, 0);
     }
 }

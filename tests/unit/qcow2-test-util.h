@@ -19,6 +19,10 @@
 #define MiB (INT64_C(1) << 20)
 #endif
 
+/* On-disk L1/L2 entry bits (docs/interop/qcow2). */
+#define QT_OFLAG_COPIED (1ULL << 63)
+#define QT_ENTRY_OFFSET_MASK 0x00fffffffffffe00ULL
+
 #define QEMU_IMG "/usr/bin/qemu-img"
 #define QEMU_IO "/usr/bin/qemu-io"
 
@@ -43,6 +47,13 @@ char *qt_create_err(const char *path, int64_t size, const char *opts);
 BlockBackend *qt_open(const char *path, const char *opts);
 /* Same, read-only. */
 BlockBackend *qt_open_ro(const char *path, const char *opts);
+/*
+ * Open @path as qcow2, writable, over a blkdebug node with one
+ * inject-error rule whose JSON members (without braces) are @rule, e.g.
+ * "\"event\": \"cow_write\", \"errno\": 5"; returns a backend owning
+ * the node.
+ */
+BlockBackend *qt_open_injecting(const char *path, const char *rule);
 /* The open error message for @path with @opts (must fail; g_free it). */
 char *qt_open_err(const char *path, const char *opts, bool writable);
 
@@ -86,6 +97,20 @@ BdrvCheckResult qt_check_both(const char *path);
 /* Check and repair @path (opened writable) with @fix; returns the result. */
 BdrvCheckResult qt_repair(const char *path, BdrvCheckMode fix);
 
+/*
+ * Close @blk after our check of it and qemu-img check of its image @path
+ * (if installed) both found nothing wrong.  @blk must be the last user of
+ * @path, so that qemu-img sees everything written.
+ */
+void qt_close_clean(BlockBackend *blk, const char *path);
+/*
+ * Write @ref[0, len) as a raw image at @raw; qemu-img check of @path must
+ * find nothing wrong and qemu-img compare must find @path identical to
+ * @raw (both only if installed).  @path must not be open.
+ */
+void qt_assert_qemu_matches(const char *path, const char *raw,
+                            const uint8_t *ref, int64_t len);
+
 /* SHA-256 of the file's bytes (g_free it). */
 char *qt_file_checksum(const char *path);
 int64_t qt_file_size(const char *path);
@@ -105,5 +130,25 @@ void qt_write_raw(const char *path, const void *buf, size_t len);
 /* Block status of the top node (one call); returns the flags. */
 int qt_status(BlockBackend *blk, int64_t off, int64_t bytes, int64_t *pnum,
               int64_t *map);
+
+/*
+ * One request for qt_run_concurrently(): a write of @buf, or with @buf
+ * NULL a zero write with @flags.  @ret and @done are outputs.
+ */
+typedef struct QtCoOp {
+    BlockBackend *blk;
+    int64_t off;
+    int64_t len;
+    uint8_t *buf;
+    BdrvRequestFlags flags;
+    int ret;
+    bool done;
+} QtCoOp;
+
+/*
+ * Start each of @ops[0, n) in its own coroutine, in order, from the main
+ * loop; poll until all are done, then assert that each returned 0.
+ */
+void qt_run_concurrently(QtCoOp *ops, int n);
 
 #endif /* TESTS_UNIT_QCOW2_TEST_UTIL_H */

@@ -6,36 +6,19 @@
  * writes to the source during the job in both copy modes, cancel, pause
  * and error policies.
  */
-#include "util/osdep.h"
-#include "block/block-int.h"
-#include "block/mirror.h"
+#include "mirror-test-util.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <json-glib/json-glib.h>
+/*
+ * The temporary directory, event record, waits, path(), open_node(),
+ * sparse_file(), allocated_bytes(), the source/target pair and the
+ * failing filter come from mirror-test-util.c.
+ */
 
-#define MiB (1024 * 1024)
 #define SRC_SIZE (20 * MiB)
-/* Every wait in this file gives up after this long. */
-#define TIMEOUT_NS (30 * 1000000000LL)
+/* The cancel, pause and error tests use setup_pair()'s images. */
+G_STATIC_ASSERT(SRC_SIZE == JT_SIZE);
 
-static char *tmpdir;
-static GPtrArray *events;
-
-static void record_event(const char *event, JsonObject *data, void *opaque)
-{
-    const char *status = json_object_has_member(data, "status") ?
-        json_object_get_string_member(data, "status") : NULL;
-
-    g_ptr_array_add(events, status ? g_strdup_printf("%s:%s", event, status)
-                                   : g_strdup(event));
-}
-
-static char *path(const char *name)
-{
-    return g_build_filename(tmpdir, name, NULL);
-}
-
+/* Fill [@off, @off + @len) of the file @p with the byte @c. */
 static void write_file_pattern(const char *p, int64_t off, int64_t len,
                                int c)
 {
@@ -48,23 +31,7 @@ static void write_file_pattern(const char *p, int64_t off, int64_t len,
     close(fd);
 }
 
-static void truncate_file(const char *p, int64_t size)
-{
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(ftruncate(fd, size), ==, 0);
-    close(fd);
-}
-
-static int64_t allocated_bytes(const char *p)
-{
-    struct stat st;
-
-    g_assert_cmpint(stat(p, &st), ==, 0);
-    return (int64_t)st.st_blocks * 512;
-}
-
+/* The two files have the same length and bytes. */
 static bool files_equal(const char *a, const char *b)
 {
     g_autofree char *da = NULL, *db = NULL;
@@ -73,47 +40,6 @@ static bool files_equal(const char *a, const char *b)
     g_assert_true(g_file_get_contents(a, &da, &la, NULL));
     g_assert_true(g_file_get_contents(b, &db, &lb, NULL));
     return la == lb && memcmp(da, db, la) == 0;
-}
-
-static BlockDriverState *open_node(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static BlockDriverState *open_node(const char *fmt, ...)
-{
-    va_list ap;
-    g_autofree char *str = NULL;
-    Error *err = NULL;
-    BlockDriverState *bs;
-
-    va_start(ap, fmt);
-    str = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    bs = bdrv_open_string(str, &err);
-    if (!bs) {
-        g_error("open %s: %s", str, error_get_pretty(err));
-    }
-    return bs;
-}
-
-/* Poll until @job is in @status (or concluded), failing after a timeout. */
-static void wait_for_status(Job *job, JobStatus status)
-{
-    int64_t deadline = get_clock_ns() + TIMEOUT_NS;
-
-    while (job->status != status && job->status != JOB_STATUS_NULL &&
-           job->status != JOB_STATUS_CONCLUDED) {
-        g_assert_cmpint(get_clock_ns(), <, deadline);
-        aio_poll(qemu_get_aio_context(), true);
-    }
-}
-
-static void wait_for_end(Job *job)
-{
-    int64_t deadline = get_clock_ns() + TIMEOUT_NS;
-
-    while (job->status != JOB_STATUS_NULL &&
-           job->status != JOB_STATUS_CONCLUDED) {
-        g_assert_cmpint(get_clock_ns(), <, deadline);
-        aio_poll(qemu_get_aio_context(), true);
-    }
 }
 
 /* Run a full mirror of @src to @dst to completion; returns the job's ret. */
@@ -142,16 +68,10 @@ static int mirror_to_end(BlockDriverState *src, BlockDriverState *dst,
 /* A 20 MiB qcow2 image with 2 MiB of 0x5a at 8 MiB. */
 static void make_qcow2_source(const char *p)
 {
-    JsonObject *o = qdict_new();
     BlockBackend *blk;
     g_autofree uint8_t *buf = g_malloc(2 * MiB);
 
-    unlink(p);
-    qdict_put_str(o, "driver", "qcow2");
-    qdict_put_str(o, "filename", p);
-    qdict_put_int(o, "size", SRC_SIZE);
-    g_assert_cmpint(bdrv_create(o, &error_abort), ==, 0);
-    qdict_unref(o);
+    create_image("qcow2", p, SRC_SIZE, NULL, NULL);
     blk = blk_new_open(p, "qcow2", NULL, true, &error_abort);
     memset(buf, 0x5a, 2 * MiB);
     g_assert_cmpint(blk_pwrite(blk, 8 * MiB, 2 * MiB, buf, 0), ==, 0);
@@ -218,21 +138,13 @@ static void test_sparse_table(gconstpointer opaque)
     if (!strcmp(c->format, "qcow2")) {
         make_qcow2_source(src_path);
     } else {
-        truncate_file(src_path, SRC_SIZE);
+        sparse_file(src_path, SRC_SIZE);
         write_file_pattern(src_path, 8 * MiB, 2 * MiB, 0x5a);
     }
     if (!strcmp(c->creation, "external")) {
-        truncate_file(dst_path, SRC_SIZE);
+        sparse_file(dst_path, SRC_SIZE);
     } else {
-        JsonObject *o = qdict_new();
-
-        qdict_put_str(o, "driver", "file");
-        qdict_put_str(o, "filename", dst_path);
-        qdict_put_int(o, "size", SRC_SIZE);
-        qdict_put_str(o, "preallocation", c->creation);
-        unlink(dst_path);
-        g_assert_cmpint(bdrv_create(o, &error_abort), ==, 0);
-        qdict_unref(o);
+        create_image("file", dst_path, SRC_SIZE, NULL, c->creation);
     }
 
     src = open_node("driver=%s,node-name=src,file.driver=file,"
@@ -274,9 +186,9 @@ static void test_events_and_counters(void)
         "JOB_STATUS_CHANGE:null",
     };
 
-    truncate_file(src_path, SRC_SIZE);
+    sparse_file(src_path, SRC_SIZE);
     write_file_pattern(src_path, 8 * MiB, 2 * MiB, 0x5a);
-    truncate_file(dst_path, SRC_SIZE);
+    sparse_file(dst_path, SRC_SIZE);
     src = open_node("driver=raw,node-name=src,file.driver=file,"
                     "file.filename=%s", src_path);
     dst = open_node("driver=file,node-name=dst,filename=%s", dst_path);
@@ -284,10 +196,7 @@ static void test_events_and_counters(void)
     mirror_options_init(&opts);
     g_assert_cmpint(mirror_to_end(src, dst, &opts, &stats, &len, &offset),
                     ==, 0);
-    g_assert_cmpuint(events->len, ==, G_N_ELEMENTS(expected));
-    for (guint i = 0; i < events->len; i++) {
-        g_assert_cmpstr(events->pdata[i], ==, expected[i]);
-    }
+    check_event_order(0, expected, G_N_ELEMENTS(expected));
     /*
      * The target was all zero: the 18 MiB of holes were skipped, not
      * written.  Progress counts the whole (raw, so all dirty) source, the
@@ -302,7 +211,6 @@ static void test_events_and_counters(void)
     bdrv_unref(dst);
     g_assert_true(files_equal(src_path, dst_path));
 }
-
 
 /* Writes to the source while the job runs */
 
@@ -356,17 +264,15 @@ static void run_with_writer(MirrorCopyMode mode, unsigned seed)
     MirrorStats stats;
     Writer w = { .size = 8 * MiB, .ops = 200, .seed = seed };
     Job *job;
-    int64_t deadline = get_clock_ns() + TIMEOUT_NS;
 
-    truncate_file(src_path, 8 * MiB);
+    sparse_file(src_path, 8 * MiB);
     write_file_pattern(src_path, 1 * MiB, 3 * MiB, 0x11);
-    truncate_file(dst_path, 8 * MiB);
+    sparse_file(dst_path, 8 * MiB);
     src = open_node("driver=raw,node-name=src,discard=unmap,"
                     "file.driver=file,file.filename=%s", src_path);
     dst = open_node("driver=file,node-name=dst,discard=unmap,filename=%s",
                     dst_path);
-    blk = blk_new_with_bs(src, BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE,
-                          BLK_PERM_ALL, &error_abort);
+    blk = rw_blk(src);
     w.blk = blk;
     mirror_options_init(&opts);
     opts.copy_mode = mode;
@@ -376,11 +282,9 @@ static void run_with_writer(MirrorCopyMode mode, unsigned seed)
     /* The user's backend now sits above the mirror filter. */
     g_assert_cmpstr(bdrv_get_format_name(blk_bs(blk)), ==, "mirror_top");
     qemu_coroutine_enter(qemu_coroutine_create(writer_entry, &w));
-    while (!w.done || job->status != JOB_STATUS_READY) {
-        g_assert_cmpint(get_clock_ns(), <, deadline);
-        g_assert_cmpint(job->status, !=, JOB_STATUS_CONCLUDED);
-        aio_poll(qemu_get_aio_context(), true);
-    }
+    WAIT_UNTIL((w.done && job->status == JOB_STATUS_READY) ||
+               job->status == JOB_STATUS_CONCLUDED);
+    g_assert_cmpint(job->status, !=, JOB_STATUS_CONCLUDED);
     job_complete(job, &error_abort);
     wait_for_end(job);
     g_assert_cmpint(job->ret, ==, 0);
@@ -411,32 +315,6 @@ static void test_writes_write_blocking(void)
 
 /* Cancel, pause, size mismatch */
 
-static void setup_pair(const char *tag, BlockDriverState **src,
-                       BlockDriverState **dst, int64_t dst_size)
-{
-    g_autofree char *src_path = g_strdup_printf("%s/%s-src.raw", tmpdir, tag);
-    g_autofree char *dst_path = g_strdup_printf("%s/%s-dst.raw", tmpdir, tag);
-
-    truncate_file(src_path, SRC_SIZE);
-    write_file_pattern(src_path, 0, 4 * MiB, 0x33);
-    truncate_file(dst_path, dst_size);
-    *src = open_node("driver=raw,node-name=src,file.driver=file,"
-                     "file.filename=%s", src_path);
-    *dst = open_node("driver=file,node-name=dst,filename=%s", dst_path);
-}
-
-static void teardown_pair(const char *tag, BlockDriverState *src,
-                          BlockDriverState *dst)
-{
-    g_autofree char *src_path = g_strdup_printf("%s/%s-src.raw", tmpdir, tag);
-    g_autofree char *dst_path = g_strdup_printf("%s/%s-dst.raw", tmpdir, tag);
-
-    bdrv_unref(src);
-    bdrv_unref(dst);
-    unlink(src_path);
-    unlink(dst_path);
-}
-
 static void test_cancel_before_ready(void)
 {
     BlockDriverState *src, *dst;
@@ -444,7 +322,7 @@ static void test_cancel_before_ready(void)
     MirrorOptions opts;
     Job *job;
 
-    setup_pair("cancel", &src, &dst, SRC_SIZE);
+    setup_pair("cancel", &src, &dst);
     blk = blk_new_with_bs(src, BLK_PERM_CONSISTENT_READ, BLK_PERM_ALL,
                           &error_abort);
     mirror_options_init(&opts);
@@ -459,8 +337,7 @@ static void test_cancel_before_ready(void)
     job_user_cancel(job, false, &error_abort);
     wait_for_end(job);
     g_assert_cmpint(job->ret, ==, -ECANCELED);
-    g_assert_true(g_ptr_array_find_with_equal_func(events,
-                  "BLOCK_JOB_CANCELLED", g_str_equal, NULL));
+    g_assert_nonnull(find_event("BLOCK_JOB_CANCELLED", NULL));
     job_unref(job);
     /* The filter is gone and the source is where it was. */
     g_assert_true(blk_bs(blk) == src);
@@ -475,7 +352,7 @@ static void test_soft_cancel_after_ready(void)
     MirrorOptions opts;
     Job *job;
 
-    setup_pair("soft", &src, &dst, SRC_SIZE);
+    setup_pair("soft", &src, &dst);
     blk = blk_new_with_bs(src, BLK_PERM_CONSISTENT_READ, BLK_PERM_ALL,
                           &error_abort);
     mirror_options_init(&opts);
@@ -487,8 +364,7 @@ static void test_soft_cancel_after_ready(void)
     wait_for_end(job);
     /* Finished in sync, successfully, but without the pivot. */
     g_assert_cmpint(job->ret, ==, 0);
-    g_assert_true(g_ptr_array_find_with_equal_func(events,
-                  "BLOCK_JOB_COMPLETED", g_str_equal, NULL));
+    g_assert_nonnull(find_event("BLOCK_JOB_COMPLETED", NULL));
     g_assert_true(blk_bs(blk) == src);
     job_unref(job);
     blk_unref(blk);
@@ -503,7 +379,7 @@ static void test_pause_resume(void)
     Job *job;
     int64_t progress;
 
-    setup_pair("pause", &src, &dst, SRC_SIZE);
+    setup_pair("pause", &src, &dst);
     mirror_options_init(&opts);
     opts.speed = 4 * MiB;
     job = mirror_start("job0", src, dst, &opts, &error_abort);
@@ -541,11 +417,19 @@ static void test_pause_resume(void)
 
 static void test_size_mismatch(void)
 {
+    g_autofree char *src_path = path("size-src.raw");
+    g_autofree char *dst_path = path("size-dst.raw");
     BlockDriverState *src, *dst;
     MirrorOptions opts;
     Job *job;
 
-    setup_pair("size", &src, &dst, SRC_SIZE / 2);
+    /* Not setup_pair(): the target must be half the source's size. */
+    sparse_file(src_path, SRC_SIZE);
+    write_file_pattern(src_path, 0, 4 * MiB, 0x33);
+    sparse_file(dst_path, SRC_SIZE / 2);
+    src = open_node("driver=raw,node-name=src,file.driver=file,"
+                    "file.filename=%s", src_path);
+    dst = open_node("driver=file,node-name=dst,filename=%s", dst_path);
     mirror_options_init(&opts);
     job = mirror_start("job0", src, dst, &opts, &error_abort);
     job_ref(job);
@@ -559,74 +443,23 @@ static void test_size_mismatch(void)
 
 /* Error policies, with a filter over the target that fails writes */
 
-static int fail_errno;
-static int fail_count;
-
-static const char *const fail_opts[] = { "file", NULL };
-
-static int fail_open(BlockDriverState *bs, BlockOptions *options, int flags,
-                     Error **errp)
-{
-    if (!bdrv_open_child(bs, options, "file",
-                         BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY, false,
-                         errp)) {
-        return -EINVAL;
-    }
-    bs->supported_zero_flags = BDRV_REQ_MAY_UNMAP;
-    return 0;
-}
-
-static int coroutine_fn fail_preadv(BlockDriverState *bs, int64_t offset,
-                                    int64_t bytes, QEMUIOVector *qiov,
-                                    BdrvRequestFlags flags)
-{
-    return bdrv_co_preadv(bs->file, offset, bytes, qiov, flags);
-}
-
-static int coroutine_fn fail_pwritev(BlockDriverState *bs, int64_t offset,
-                                     int64_t bytes, QEMUIOVector *qiov,
-                                     BdrvRequestFlags flags)
-{
-    if (fail_errno) {
-        fail_count++;
-        return -fail_errno;
-    }
-    return bdrv_co_pwritev(bs->file, offset, bytes, qiov, flags);
-}
-
-static const BlockDriver fail_driver = {
-    .format_name = "test-fail",
-    .is_filter = true,
-    .runtime_opts = fail_opts,
-    .bdrv_open = fail_open,
-    .bdrv_co_preadv = fail_preadv,
-    .bdrv_co_pwritev = fail_pwritev,
-};
-
 static void run_error_policy(BlockdevOnError policy, int err_no,
                              const char *expected_action)
 {
     BlockDriverState *src, *dst, *fdst;
-    JsonObject *o = qdict_parse("driver=test-fail,node-name=fdst,file=dst",
-                                &error_abort);
     MirrorOptions opts;
     Job *job;
-    int64_t deadline = get_clock_ns() + TIMEOUT_NS;
 
-    setup_pair("err", &src, &dst, SRC_SIZE);
-    fdst = bdrv_new_open_driver(&fail_driver, o, &error_abort);
-    qdict_unref(o);
+    setup_pair("err", &src, &dst);
+    fdst = open_fail_filter("fdst", "dst");
     mirror_options_init(&opts);
     opts.on_target_error = policy;
-    fail_errno = err_no;
-    fail_count = 0;
+    inject.write_errno = err_no;
+    inject.writes_failed = 0;
     g_ptr_array_set_size(events, 0);
     job = mirror_start("job0", src, fdst, &opts, &error_abort);
     job_ref(job);
-    while (fail_count == 0) {
-        g_assert_cmpint(get_clock_ns(), <, deadline);
-        aio_poll(qemu_get_aio_context(), true);
-    }
+    WAIT_UNTIL(inject.writes_failed > 0);
     if (!strcmp(expected_action, "report")) {
         wait_for_end(job);
         g_assert_cmpint(job->ret, ==, -err_no);
@@ -638,28 +471,27 @@ static void run_error_policy(BlockdevOnError policy, int err_no,
             g_assert_cmpint(job->iostatus, ==, err_no == ENOSPC ?
                             BLOCK_DEVICE_IO_STATUS_NOSPACE :
                             BLOCK_DEVICE_IO_STATUS_FAILED);
-            fail_errno = 0;
+            inject.write_errno = 0;
             job_user_resume(job, &error_abort);
         } else {
             /* ignore: failing ranges stay dirty and are retried. */
             for (int i = 0; i < 20; i++) {
                 aio_poll(qemu_get_aio_context(), false);
             }
-            fail_errno = 0;
+            inject.write_errno = 0;
         }
         wait_for_status(job, JOB_STATUS_READY);
         job_complete(job, &error_abort);
         wait_for_end(job);
         g_assert_cmpint(job->ret, ==, 0);
     }
-    g_assert_true(g_ptr_array_find_with_equal_func(events, "BLOCK_JOB_ERROR",
-                                                   g_str_equal, NULL));
+    g_assert_nonnull(find_event("BLOCK_JOB_ERROR", NULL));
     job_unref(job);
-    fail_errno = 0;
+    inject.write_errno = 0;
     bdrv_unref(fdst);
     if (strcmp(expected_action, "report")) {
-        g_autofree char *a = g_strdup_printf("%s/err-src.raw", tmpdir);
-        g_autofree char *b = g_strdup_printf("%s/err-dst.raw", tmpdir);
+        g_autofree char *a = path("err-src.raw");
+        g_autofree char *b = path("err-dst.raw");
 
         bdrv_unref(src);
         bdrv_unref(dst);
@@ -697,9 +529,7 @@ int main(int argc, char **argv)
     int ret;
 
     g_test_init(&argc, &argv, NULL);
-    tmpdir = g_dir_make_tmp("emblock-mirror-XXXXXX", NULL);
-    events = g_ptr_array_new_with_free_func(g_free);
-    job_add_event_listener(record_event, NULL);
+    mirror_test_init("emblock-mirror-XXXXXX");
     for (size_t i = 0; i < G_N_ELEMENTS(sparse_cases); i++) {
         const SparseCase *c = &sparse_cases[i];
         g_autofree char *name = g_strdup_printf("/mirror/sparse/%s/%s-%s-%s",
@@ -721,9 +551,6 @@ int main(int argc, char **argv)
     g_test_add_func("/mirror/error/stop", test_error_stop);
     g_test_add_func("/mirror/error/enospc", test_error_enospc);
     ret = g_test_run();
-    job_remove_event_listener(record_event, NULL);
-    g_ptr_array_free(events, TRUE);
-    rmdir(tmpdir);
-    g_free(tmpdir);
+    mirror_test_cleanup();
     return ret;
 }

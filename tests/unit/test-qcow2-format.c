@@ -15,9 +15,6 @@
  */
 #include "qcow2-test-util.h"
 
-#define OFLAG_COPIED (1ULL << 63)
-#define ENTRY_OFFSET_MASK 0x00fffffffffffe00ULL
-
 /* Header fields (docs/interop/qcow2). */
 #define HDR_L1_OFFSET 40
 #define HDR_REFTABLE_OFFSET 48
@@ -47,11 +44,7 @@ static void assert_image(const char *dir, const char *path,
     qt_assert_reads(blk, ref, 0, size);
     qt_assert_check_clean(blk);
     blk_unref(blk);
-    qt_assert_qemu_clean(path);
-    if (qt_have_qemu()) {
-        qt_write_raw(raw, ref, size);
-        g_assert_cmpint(qt_qemu_compare(path, raw), ==, 0);
-    }
+    qt_assert_qemu_matches(path, raw, ref, size);
 }
 
 /* Creation with preallocation */
@@ -81,9 +74,7 @@ static void test_create_prealloc(void)
             g_assert_true(ret & BDRV_BLOCK_ALLOCATED);
         }
         qt_assert_reads(blk, ref, 0, 8 * MiB);
-        qt_assert_check_clean(blk);
-        blk_unref(blk);
-        qt_assert_qemu_clean(ours);
+        qt_close_clean(blk, ours);
 
         if (qt_have_qemu()) {
             g_autofree char *o = g_strdup_printf("preallocation=%s",
@@ -262,7 +253,7 @@ static uint64_t make_data_image(const char *p, uint8_t *ref, uint64_t *l2)
     g_assert_cmpint(blk_pwrite(blk, 0, 192 * KiB, ref, 0), ==, 0);
     blk_unref(blk);
     l1 = qt_file_get_be64(p, HDR_L1_OFFSET);
-    *l2 = qt_file_get_be64(p, l1) & ENTRY_OFFSET_MASK;
+    *l2 = qt_file_get_be64(p, l1) & QT_ENTRY_OFFSET_MASK;
     return l1;
 }
 
@@ -298,7 +289,7 @@ static void test_check_l2_past_eof(void)
 
     make_data_image(p, ref, &l2);
     qt_file_put_be64(p, l2 + 8, (qt_file_size(p) + 10 * 64 * KiB) |
-                     OFLAG_COPIED);
+                     QT_OFLAG_COPIED);
     r = qt_check_both(p);
     /* The entry, and the cluster it used to point at is leaked. */
     g_assert_cmpint(r.corruptions, >=, 1);
@@ -316,7 +307,7 @@ static void test_check_l2_at_l1(void)
     uint64_t l1, l2;
 
     l1 = make_data_image(p, ref, &l2);
-    qt_file_put_be64(p, l2 + 8, l1 | OFLAG_COPIED);
+    qt_file_put_be64(p, l2 + 8, l1 | QT_OFLAG_COPIED);
     r = qt_check_both(p);
     g_assert_cmpint(r.corruptions, >=, 1);
     g_assert_cmpint(r.leaks, ==, 1);
@@ -330,59 +321,12 @@ static void test_check_l2_at_l1(void)
                         ==, 0);
         qt_assert_reads(blk, ref, 0, 64 * KiB);
         qt_assert_reads(blk, ref, 128 * KiB, 64 * KiB);
-        qt_assert_check_clean(blk);
-        blk_unref(blk);
-        qt_assert_qemu_clean(p);
+        qt_close_clean(blk, p);
     }
     qt_dir_free(dir);
 }
 
 /* Small metadata caches */
-
-typedef struct CoOp {
-    BlockBackend *blk;
-    int64_t off;
-    int64_t len;
-    uint8_t *buf;          /* NULL: write zeroes */
-    BdrvRequestFlags flags;
-    int ret;
-    bool done;
-} CoOp;
-
-static void coroutine_fn co_op_entry(void *opaque)
-{
-    CoOp *op = opaque;
-
-    if (op->buf) {
-        op->ret = blk_co_pwrite(op->blk, op->off, op->len, op->buf, 0);
-    } else {
-        op->ret = blk_co_pwrite_zeroes(op->blk, op->off, op->len, op->flags);
-    }
-    op->done = true;
-    aio_wait_kick();
-}
-
-/* Start every op in its own coroutine, wait for all; each must succeed. */
-static void run_concurrently(CoOp *ops, int n)
-{
-    bool all_done;
-
-    for (int i = 0; i < n; i++) {
-        qemu_coroutine_enter(qemu_coroutine_create(co_op_entry, &ops[i]));
-    }
-    do {
-        all_done = true;
-        for (int i = 0; i < n; i++) {
-            all_done &= ops[i].done;
-        }
-        if (!all_done) {
-            aio_poll(qemu_get_aio_context(), true);
-        }
-    } while (!all_done);
-    for (int i = 0; i < n; i++) {
-        g_assert_cmpint(ops[i].ret, ==, 0);
-    }
-}
 
 static void test_cache_sizes(void)
 {
@@ -402,7 +346,7 @@ static void test_cache_sizes(void)
     for (size_t i = 0; i < G_N_ELEMENTS(opts); i++) {
         g_autofree char *p = qt_path(dir, "cache.qcow2");
         g_autofree uint8_t *ref = g_malloc0(size);
-        g_autofree CoOp *ops = g_new0(CoOp, 128);
+        g_autofree QtCoOp *ops = g_new0(QtCoOp, 128);
         BlockBackend *blk;
 
         qt_create(p, size, "\"cluster_size\": 512");
@@ -413,14 +357,14 @@ static void test_cache_sizes(void)
 
             qt_fill_pattern(ref + off, 300, k);
             if (k < 128) {
-                ops[k] = (CoOp) { .blk = blk, .off = off, .len = 300,
+                ops[k] = (QtCoOp) { .blk = blk, .off = off, .len = 300,
                                   .buf = ref + off };
             } else {
                 g_assert_cmpint(blk_pwrite(blk, off, 300, ref + off, 0),
                                 ==, 0);
             }
         }
-        run_concurrently(ops, 128);
+        qt_run_concurrently(ops, 128);
         /* Free clusters all over the refcount blocks, then reuse them. */
         for (int64_t k = 0; k < n; k += 7) {
             int64_t off = ((k * 331) % n) * step * cs;
@@ -433,10 +377,10 @@ static void test_cache_sizes(void)
             int64_t off = ((k * 331 * 7) % n) * step * cs + 128;
 
             qt_fill_pattern(ref + off, 256, k + 7);
-            ops[k] = (CoOp) { .blk = blk, .off = off, .len = 256,
+            ops[k] = (QtCoOp) { .blk = blk, .off = off, .len = 256,
                               .buf = ref + off };
         }
-        run_concurrently(ops, 128);
+        qt_run_concurrently(ops, 128);
         qt_assert_reads(blk, ref, 0, size);
         qt_assert_check_clean(blk);
         blk_unref(blk);
@@ -575,7 +519,7 @@ static void test_alloc_concurrent(void)
     g_autofree char *base = qt_path(dir, "base.qcow2");
     g_autofree char *p = qt_path(dir, "top.qcow2");
     g_autofree uint8_t *ref = g_malloc0(size);
-    g_autofree CoOp *ops = g_new0(CoOp, 512);
+    g_autofree QtCoOp *ops = g_new0(QtCoOp, 512);
     GRand *rand = g_rand_new_with_seed(7);
     BlockBackend *blk;
     int n = 0;
@@ -593,7 +537,7 @@ static void test_alloc_concurrent(void)
         int64_t off = c * cs;
 
         if (c % 5 == 4) {
-            ops[n++] = (CoOp) { .blk = blk, .off = off, .len = cs,
+            ops[n++] = (QtCoOp) { .blk = blk, .off = off, .len = cs,
                                 .flags = c % 2 ? BDRV_REQ_MAY_UNMAP : 0 };
             memset(ref + off, 0, cs);
             continue;
@@ -608,7 +552,7 @@ static void test_alloc_concurrent(void)
                 break;
             }
             qt_fill_pattern(ref + off, len, c * 4 + k);
-            ops[n++] = (CoOp) { .blk = blk, .off = off, .len = len,
+            ops[n++] = (QtCoOp) { .blk = blk, .off = off, .len = len,
                                 .buf = g_memdup2(ref + off, len) };
             off += len;
         }
@@ -616,12 +560,12 @@ static void test_alloc_concurrent(void)
     /* Shuffle, so that writers to one cluster do not come in order. */
     for (int i = n - 1; i > 0; i--) {
         int j = g_rand_int_range(rand, 0, i + 1);
-        CoOp t = ops[i];
+        QtCoOp t = ops[i];
 
         ops[i] = ops[j];
         ops[j] = t;
     }
-    run_concurrently(ops, n);
+    qt_run_concurrently(ops, n);
     for (int i = 0; i < n; i++) {
         g_free(ops[i].buf);
     }

@@ -13,10 +13,6 @@
 #include "qcow2-test-util.h"
 #include "util/buffer-zero.h"
 
-/* On-disk entry bits (docs/interop/qcow2). */
-#define OFLAG_COPIED (1ULL << 63)
-#define ENTRY_OFFSET_MASK 0x00fffffffffffe00ULL
-
 #define IMG_SIZE (4 * MiB)
 
 /* Hostile headers */
@@ -143,8 +139,8 @@ static void test_hostile_tables(void)
     memset(buf, 1, 64 * KiB);
     g_assert_cmpint(blk_pwrite(blk, 0, 64 * KiB, buf, 0), ==, 0);
     blk_unref(blk);
-    l2 = qt_file_get_be64(p, 0x30000) & ENTRY_OFFSET_MASK;
-    qt_file_put_be64(p, l2, OFLAG_COPIED | 0x10000);
+    l2 = qt_file_get_be64(p, 0x30000) & QT_ENTRY_OFFSET_MASK;
+    qt_file_put_be64(p, l2, QT_OFLAG_COPIED | 0x10000);
     before = qt_file_checksum(p);
     blk = qt_open(p, NULL);
     g_assert_cmpint(blk_pwrite(blk, 0, 4096, buf, 0), ==, -EIO);
@@ -160,7 +156,7 @@ static void test_hostile_tables(void)
      * An L1 entry pointing at an unaligned L2 table: reads fail too, and
      * once the image is marked corrupt it no longer opens read/write.
      */
-    qt_file_put_be64(p, 0x30000, OFLAG_COPIED | 0x40200);
+    qt_file_put_be64(p, 0x30000, QT_OFLAG_COPIED | 0x40200);
     blk = qt_open_ro(p, NULL);
     g_assert_cmpint(blk_pread(blk, 0, 4096, buf, 0), ==, -EIO);
     blk_unref(blk);
@@ -246,7 +242,7 @@ static void test_fuzz(void)
 
 static uint64_t l2_offset_of(const char *p)
 {
-    return qt_file_get_be64(p, L1_OFF) & ENTRY_OFFSET_MASK;
+    return qt_file_get_be64(p, L1_OFF) & QT_ENTRY_OFFSET_MASK;
 }
 
 static void set_refcount16(const char *p, int64_t cluster, uint16_t v)
@@ -308,15 +304,15 @@ static void test_check_repair(void)
     g_assert_cmpint(r.leaks_fixed, ==, 1);
     qt_assert_qemu_clean(p);
     /* Both entries now lack COPIED (refcount 2). */
-    g_assert_cmpuint(qt_file_get_be64(p, l2) & OFLAG_COPIED, ==, 0);
-    g_assert_cmpuint(qt_file_get_be64(p, l2 + 8) & OFLAG_COPIED, ==, 0);
+    g_assert_cmpuint(qt_file_get_be64(p, l2) & QT_OFLAG_COPIED, ==, 0);
+    g_assert_cmpuint(qt_file_get_be64(p, l2 + 8) & QT_OFLAG_COPIED, ==, 0);
     (void)e1;
 
     /* A COPIED flag missing. */
     make_four_clusters(p);
     l2 = l2_offset_of(p);
     qt_file_put_be64(p, l2 + 16, qt_file_get_be64(p, l2 + 16) &
-                     ~OFLAG_COPIED);
+                     ~QT_OFLAG_COPIED);
     r = qt_check_both(p);
     g_assert_cmpint(r.corruptions, ==, 1);
     r = qt_repair(p, BDRV_FIX_ERRORS);
@@ -450,9 +446,7 @@ static void test_truncate(void)
                     ==, 1);
     g_assert_cmpint(blk_pread(blk, 32 * MiB, 64 * KiB, buf, 0), ==, 0);
     g_assert_true(buffer_is_zero(buf, 64 * KiB));
-    qt_assert_check_clean(blk);
-    blk_unref(blk);
-    qt_assert_qemu_clean(p);
+    qt_close_clean(blk, p);
     qt_dir_free(dir);
 }
 
@@ -491,11 +485,7 @@ static void test_refcount_growth(void)
         qt_assert_reads(blk, ref, 0, size);
         qt_assert_check_clean(blk);
         blk_unref(blk);
-        qt_assert_qemu_clean(p);
-        g_assert_true(g_file_set_contents(raw, (char *)ref, size, NULL));
-        if (qt_have_qemu()) {
-            g_assert_cmpint(qt_qemu_compare(p, raw), ==, 0);
-        }
+        qt_assert_qemu_matches(p, raw, ref, size);
     }
     qt_dir_free(dir);
 }
@@ -505,10 +495,8 @@ static void test_events(void)
 {
     char *dir = qt_dir_new();
     g_autofree char *p = qt_path(dir, "ev.qcow2");
-    g_autofree char *json = NULL;
     g_autofree uint8_t *buf = g_malloc(64 * KiB);
     BdrvMetadataStats st;
-    BlockDriverState *bs;
     BlockBackend *blk;
 
     qt_create(p, IMG_SIZE, NULL);
@@ -528,43 +516,22 @@ static void test_events(void)
      * The data write of an allocating write fails: the request fails, the
      * clusters it took are given back, a retry works.
      */
-    json = g_strdup_printf(
-        "{\"driver\": \"qcow2\", \"file\": {\"driver\": \"blkdebug\", "
-        "\"inject-error\": [{\"event\": \"cow_write\", \"errno\": 5, "
-        "\"once\": true, \"immediately\": true}], "
-        "\"image\": {\"driver\": \"file\", \"filename\": \"%s\"}}}", p);
-    bs = bdrv_open_string(json, &error_abort);
-    blk = blk_new_with_bs(bs, BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE,
-                          BLK_PERM_ALL, &error_abort);
-    bdrv_unref(bs);
+    blk = qt_open_injecting(p, "\"event\": \"cow_write\", \"errno\": 5, "
+                            "\"once\": true, \"immediately\": true");
     g_assert_cmpint(blk_pwrite(blk, 3 * MiB, 4096, buf, 0), ==, -EIO);
     g_assert_cmpint(blk_pwrite(blk, 3 * MiB, 4096, buf, 0), ==, 0);
     blk_unref(blk);
-    {
-        BlockBackend *b2 = qt_open_ro(p, NULL);
-        BdrvCheckResult r = qt_check(b2, 0);
-
-        g_assert_cmpint(r.corruptions, ==, 0);
-        g_assert_cmpint(r.leaks, ==, 0);
-        g_assert_cmpint(r.check_errors, ==, 0);
-        blk_unref(b2);
-    }
+    blk = qt_open_ro(p, NULL);
+    qt_assert_check_clean(blk);
+    blk_unref(blk);
 
     /*
      * QEMU's name for a refcount block write from the cache,
      * refblock_update_part, is taken too: a refcount update failing at
      * the flush fails the flush, and leaves at most leaks.
      */
-    g_free(json);
-    json = g_strdup_printf(
-        "{\"driver\": \"qcow2\", \"file\": {\"driver\": \"blkdebug\", "
-        "\"inject-error\": [{\"event\": \"refblock_update_part\", "
-        "\"errno\": 5, \"once\": true}], "
-        "\"image\": {\"driver\": \"file\", \"filename\": \"%s\"}}}", p);
-    bs = bdrv_open_string(json, &error_abort);
-    blk = blk_new_with_bs(bs, BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE,
-                          BLK_PERM_ALL, &error_abort);
-    bdrv_unref(bs);
+    blk = qt_open_injecting(p, "\"event\": \"refblock_update_part\", "
+                            "\"errno\": 5, \"once\": true");
     {
         int ret = blk_pwrite(blk, 5 * MiB, 4096, buf, 0);
 

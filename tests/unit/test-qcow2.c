@@ -49,9 +49,7 @@ static void test_create_layout(void)
             g_assert_cmpint(bdrv_get_info(blk_bs(blk), &bdi), ==, 0);
             g_assert_cmpint(bdi.cluster_size, ==, cs);
             g_assert_false(bdi.is_dirty);
-            qt_assert_check_clean(blk);
-            blk_unref(blk);
-            qt_assert_qemu_clean(ours);
+            qt_close_clean(blk, ours);
             if (!qt_have_qemu()) {
                 continue;
             }
@@ -176,11 +174,7 @@ static void roundtrip_one(const char *dir, bool v2, int cs)
     blk = qt_open_ro(p, NULL);
     qt_assert_reads(blk, ref, 0, IMG_SIZE);
     blk_unref(blk);
-    g_assert_true(g_file_set_contents(raw, (char *)ref, IMG_SIZE, NULL));
-    qt_assert_qemu_clean(p);
-    if (qt_have_qemu()) {
-        g_assert_cmpint(qt_qemu_compare(p, raw), ==, 0);
-    }
+    qt_assert_qemu_matches(p, raw, ref, IMG_SIZE);
     g_rand_free(rand);
 }
 
@@ -280,9 +274,7 @@ static void test_zero_churn(void)
         sum2 = qt_file_checksum(p);
         g_assert_cmpstr(sum1, ==, sum2);
     }
-    qt_assert_check_clean(blk);
-    blk_unref(blk);
-    qt_assert_qemu_clean(p);
+    qt_close_clean(blk, p);
     qt_dir_free(dir);
 }
 
@@ -313,9 +305,7 @@ static void test_zero_partial(void)
     /* NO_FALLBACK on a partial cluster is refused. */
     g_assert_cmpint(blk_pwrite_zeroes(blk, MiB + 100, 1000,
                                       BDRV_REQ_NO_FALLBACK), ==, -ENOTSUP);
-    qt_assert_check_clean(blk);
-    blk_unref(blk);
-    qt_assert_qemu_clean(p);
+    qt_close_clean(blk, p);
     qt_dir_free(dir);
 }
 
@@ -349,9 +339,7 @@ static void test_discard(void)
                            : BDRV_BLOCK_ZERO | BDRV_BLOCK_ALLOCATED);
         g_assert_cmpint(blk_pread(blk, 64 * KiB, 128 * KiB, buf, 0), ==, 0);
         g_assert_true(buf[0] == 0 && buf[128 * KiB - 1] == 0);
-        qt_assert_check_clean(blk);
-        blk_unref(blk);
-        qt_assert_qemu_clean(p);
+        qt_close_clean(blk, p);
     }
     qt_dir_free(dir);
 }
@@ -421,11 +409,7 @@ static void test_backing(void)
     g_assert_true(buf[0] == 0 && buf[4095] == 0);
     blk_unref(blk);
 
-    g_assert_true(g_file_set_contents(raw, (char *)ref, IMG_SIZE, NULL));
-    qt_assert_qemu_clean(top);
-    if (qt_have_qemu()) {
-        g_assert_cmpint(qt_qemu_compare(top, raw), ==, 0);
-    }
+    qt_assert_qemu_matches(top, raw, ref, IMG_SIZE);
     qt_dir_free(dir);
 }
 
@@ -526,9 +510,7 @@ static void test_qemu_written(void)
     g_assert_cmpint(blk_pwrite(blk, 1088 * KiB + 10, 10,
                                ref + 1088 * KiB + 10, 0), ==, 0);
     qt_assert_reads(blk, ref, 0, IMG_SIZE);
-    qt_assert_check_clean(blk);
-    blk_unref(blk);
-    qt_assert_qemu_clean(p);
+    qt_close_clean(blk, p);
     qt_dir_free(dir);
 }
 
@@ -587,11 +569,7 @@ static void test_compressed_writes(void)
     g_assert_cmpint(r.compressed_clusters, ==, 7);
     blk_unref(blk);
 
-    qt_assert_qemu_clean(p);
-    g_assert_true(g_file_set_contents(raw, (char *)ref, size, NULL));
-    if (qt_have_qemu()) {
-        g_assert_cmpint(qt_qemu_compare(p, raw), ==, 0);
-    }
+    qt_assert_qemu_matches(p, raw, ref, size);
     qt_dir_free(dir);
 }
 
@@ -685,9 +663,7 @@ static void test_snapshots(void)
     memset(ref + 2 * MiB, 0x5f, 100);
     g_assert_cmpint(blk_pwrite(blk, 2 * MiB, 100, ref + 2 * MiB, 0), ==, 0);
     qt_assert_reads(blk, ref, 0, IMG_SIZE);
-    qt_assert_check_clean(blk);
-    blk_unref(blk);
-    qt_assert_qemu_clean(p);
+    qt_close_clean(blk, p);
     {
         const char *argv[] = { QEMU_IMG, "convert", "-f", "qcow2", "-O",
                                "raw", "-l", "snapshot.name=s1", p, snap,
@@ -705,32 +681,13 @@ static void test_snapshots(void)
 }
 
 /* Concurrent allocating writes to the same clusters. */
-typedef struct ConcWrite {
-    BlockBackend *blk;
-    int64_t off;
-    int64_t len;
-    uint8_t *buf;
-    int ret;
-    bool done;
-} ConcWrite;
-
-static void coroutine_fn conc_write_entry(void *opaque)
-{
-    ConcWrite *w = opaque;
-
-    w->ret = blk_co_pwrite(w->blk, w->off, w->len, w->buf, 0);
-    w->done = true;
-    aio_wait_kick();
-}
-
 static void test_concurrent_writes(void)
 {
     char *dir = qt_dir_new();
     g_autofree char *p = qt_path(dir, "cw.qcow2");
     g_autofree uint8_t *ref = g_malloc0(IMG_SIZE);
-    ConcWrite w[16];
+    QtCoOp w[16];
     BlockBackend *blk;
-    bool all_done;
 
     qt_create(p, IMG_SIZE, "\"cluster_size\": 4096");
     blk = qt_open(p, NULL);
@@ -738,31 +695,19 @@ static void test_concurrent_writes(void)
         /* Disjoint pieces, several per cluster, in a scattered order. */
         int slot = (i * 7) % 16;
 
-        w[i] = (ConcWrite) {
+        w[i] = (QtCoOp) {
             .blk = blk, .off = slot * 1536 + 100, .len = 1536,
             .buf = g_malloc(1536),
         };
         memset(w[i].buf, 0x40 + i, 1536);
         memcpy(ref + w[i].off, w[i].buf, 1536);
-        qemu_coroutine_enter(qemu_coroutine_create(conc_write_entry, &w[i]));
     }
-    do {
-        all_done = true;
-        for (int i = 0; i < 16; i++) {
-            all_done &= w[i].done;
-        }
-        if (!all_done) {
-            aio_poll(qemu_get_aio_context(), true);
-        }
-    } while (!all_done);
+    qt_run_concurrently(w, 16);
     for (int i = 0; i < 16; i++) {
-        g_assert_cmpint(w[i].ret, ==, 0);
         g_free(w[i].buf);
     }
     qt_assert_reads(blk, ref, 0, IMG_SIZE);
-    qt_assert_check_clean(blk);
-    blk_unref(blk);
-    qt_assert_qemu_clean(p);
+    qt_close_clean(blk, p);
     qt_dir_free(dir);
 }
 
