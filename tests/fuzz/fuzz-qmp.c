@@ -79,7 +79,7 @@ static bool io_command_safe(const char *cmd)
             shift = 10 * (strchr("kmgtpe", g_ascii_tolower(*end)) - "kmgtpe"
                           + 1);
         }
-        if (errno || v > (IO_MAX_BYTES >> shift)) {
+        if (errno || v > ((guint64)IO_MAX_BYTES >> shift)) {
             return false;
         }
     }

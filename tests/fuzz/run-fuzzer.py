@@ -13,6 +13,7 @@ go to DIR/corpus (kept between runs; the seed corpus in the source tree is
 only read), crashes to DIR/artifacts/.  The regression inputs run first.
 Prints one line: executions, wall and CPU time, corpus size; on a crash,
 the end of libFuzzer's output and the artifact's name, and exits 1.
+$FUZZ_SEED=N fixes libFuzzer's random seed (make check's smoke run does).
 $FUZZ_VERBOSE=1 keeps the target's own stderr and prints everything.
 """
 import argparse
@@ -52,6 +53,8 @@ def main():
            "-print_final_stats=1",
            f"-artifact_prefix={artifacts}",
            corpus, a.corpus]
+    if os.environ.get("FUZZ_SEED"):
+        cmd.insert(1, f"-seed={int(os.environ['FUZZ_SEED'])}")
     if not verbose:
         cmd.insert(1, "-close_fd_mask=2")
     if a.regressions and os.path.isdir(a.regressions):
